@@ -1,0 +1,114 @@
+# 小智客服 — all set-up and checks go through these targets.  `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+RASA    := $(VENV)/bin/rasa
+MODEL   := models/xiaozhi.tar.gz
+SPACY   := models/spacy_zh/meta.json
+DATA    := $(shell find data -type f -not -name '.*' 2>/dev/null)
+PYTHON310 := $(shell scripts/find_python310.sh)
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONHASHSEED := 0
+export RASA_TELEMETRY_ENABLED := false
+
+.PHONY: help install spacy train run actions shell validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-tickets bench-handoff reset-demo clean lint desk chromium
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+	  echo "Python 3.10 is required (Rasa 3.6 supports 3.8–3.10) and none was found."; \
+	  echo "Install it, e.g. 'pyenv install 3.10.13' or your distribution's python3.10 package, then run make again."; \
+	  exit 1; fi
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then rm -rf $(VENV); fi
+	@[ -x $(PY) ] || $(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv (Python 3.10) and install the pinned requirements
+
+$(SPACY): $(wildcard data/lookups/*.yml) $(wildcard data/jieba/*) scripts/build_spacy_model.py | $(VENV)/.installed
+	$(PY) scripts/build_spacy_model.py --out models/spacy_zh
+
+spacy: $(SPACY) ## build the Chinese spaCy pipeline from data/lookups (no download)
+
+$(MODEL): config.yml domain.yml $(DATA) $(SPACY) | $(VENV)/.installed
+	$(RASA) train --fixed-model-name xiaozhi --out models
+	@touch $@
+
+train: $(MODEL) ## train the Rasa model if the data changed since the last one
+
+run: $(MODEL) ## start actions :5055, desk :5006 (agent console /console/) and Rasa :5005, embedded mode
+	$(PY) scripts/run_embedded.py
+
+desk: $(VENV)/.installed ## start the staff desk API on :5006 (python -m desk)
+	$(PY) -m desk
+
+actions: $(VENV)/.installed ## start only the action server
+	$(RASA) run actions --port 5055 --actions actions
+
+shell: $(MODEL) ## chat in the terminal (starts the action server in the background)
+	@$(RASA) run actions --port 5055 --actions actions > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
+	trap 'kill $$(cat var/actions.pid)' EXIT; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
+	$(PY) scripts/validate_data.py
+
+test: validate test-py test-pg test-redis test-e2e test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
+
+UNIT := tests/unit -m "not postgres and not redis"
+
+test-py: $(VENV)/.installed ## pytest: service rules, actions, channels, desk API (SQLite, in memory)
+	$(PY) -m pytest $(UNIT)
+
+test-pg: $(VENV)/.installed ## the same rules against the machine's PostgreSQL (a database per test, dropped after)
+	$(PY) -m pytest tests/unit -m postgres
+
+test-redis: $(VENV)/.installed ## the shared handoff queue against the machine's Redis (a key prefix per test)
+	$(PY) -m pytest tests/unit -m redis
+
+test-e2e: $(MODEL) ## all processes running: a REST conversation, full handoffs (embedded and two desks on Redis)
+	$(PY) -m pytest tests/e2e
+
+test-browser: chromium $(MODEL) ## the agent console and the chat widget in headless Chromium (Playwright)
+	$(PY) -m pytest tests/browser -m browser
+
+chromium: ## install Debian's Chromium for the browser tests when it is missing (never `playwright install`)
+	@command -v /usr/bin/chromium >/dev/null || { \
+	  echo "installing chromium (apt-get) for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "could not install chromium: run 'apt-get install -y chromium' as root"; exit 1; }; }
+
+test-nlu: $(MODEL) ## rasa test nlu on tests/nlu; fails below intent macro-F1 0.93
+	$(RASA) test nlu --nlu tests/nlu --model $(MODEL) --out results/nlu
+	$(PY) scripts/nlu_gate.py results/nlu/intent_report.json --min-macro-f1 0.93
+
+test-stories: $(MODEL) ## rasa test core on tests/test_stories.yml; every story must pass
+	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --out results/core --fail-on-prediction-errors
+
+eval: $(MODEL) ## accuracy per intent on ../shared/eval (real customer utterances; measuring only)
+	$(PY) scripts/eval_nlu.py --model $(MODEL)
+
+bench: $(MODEL) ## bench/turns.py: turn vs parse latency at 8 concurrent customers
+	$(PY) bench/turns.py
+
+bench-tickets: $(VENV)/.installed ## bench/tickets.py: ticket creations/s and desk list latency (SQLite, PostgreSQL)
+	$(PY) bench/tickets.py
+
+bench-handoff: $(MODEL) ## bench/handoff.py: relay latency both ways at 20 concurrent handoffs (embedded, Redis)
+	$(PY) bench/handoff.py
+
+lint: $(VENV)/.installed ## ruff and mypy
+	$(VENV)/bin/ruff check actions service connectors desk handoff scripts bench tests
+	$(VENV)/bin/mypy
+
+reset-demo: $(VENV)/.installed ## restore the demo data (orders, refunds, …) to its seeded state
+	$(PY) -c 'from service.backends.seed import reset; from service.db import make_engine; from service.settings import get_settings; reset(make_engine(get_settings().stub_backend_url)); print("demo data reset")'
+
+clean: ## remove models, results and runtime data (not .venv)
+	rm -rf models results var/*.db var/*.log

@@ -1,0 +1,168 @@
+"""Filling `order_id` in every form: by order id, waybill, phone, a product the customer
+names ("我上周买的耳机"), or a pick from the customer's recent orders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import ServiceAction, ServiceFormValidation, slot_text
+from actions.context import current_customer, entity, md, order_button
+from actions.deps import Services
+from actions.names import Form, Response, Slot
+from service.errors import NotAllowed, NotFound
+from service.models import Order
+from service.orders import Purpose, fits, normalise_order_id
+from service.privacy import mask_phone
+
+FORM_PURPOSE = {
+    Form.CHANGE_ADDRESS: Purpose.CHANGE_ADDRESS,
+    Form.CANCEL_ORDER: Purpose.CANCEL,
+    Form.RETURN: Purpose.RETURN,
+    Form.INVOICE: Purpose.INVOICE,
+    Form.REPAIR: Purpose.REPAIR,
+}
+
+
+def purpose_of(tracker: Tracker, form: str | None = None) -> Purpose:
+    """The purpose of the order being asked for: the form's, or the lookup's topic."""
+    form = form or (tracker.active_loop or {}).get("name")
+    if form in FORM_PURPOSE:
+        return FORM_PURPOSE[form]
+    return Purpose(slot_text(tracker, Slot.ORDER_TOPIC) or Purpose.STATUS.value)
+
+
+async def candidates(services: Services, customer_id: str, purpose: Purpose) -> list[Order]:
+    now = services.clock.now()
+    return [o for o in await services.orders.recent(customer_id) if fits(purpose, o, now)]
+
+
+class OrderSlotValidation(ServiceFormValidation):
+    """`extract_order_id` / `validate_order_id` shared by the forms that need an order."""
+
+    def form_name(self) -> str:
+        return self.name().replace("validate_", "", 1)
+
+    async def extract_order_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot(Slot.ORDER_ID) or entity(tracker, "order_id"):
+            return {}
+        requested = tracker.get_slot(Slot.REQUESTED)
+        if requested not in (None, Slot.ORDER_ID):
+            return {}
+        services = self.services
+        waybill = entity(tracker, "waybill")
+        if waybill:
+            try:
+                order = await services.orders.by_waybill(waybill)
+            except NotFound:
+                dispatcher.utter_message(response=Response.WAYBILL_NOT_FOUND, waybill=waybill)
+                return {}
+            return {Slot.ORDER_ID: order.id}
+        phone = entity(tracker, "phone")
+        if phone:
+            return await self._from_phone(dispatcher, tracker, phone)
+        customer, events = await current_customer(services, tracker)
+        if customer is None:
+            return {}
+        found: dict[str, Any] = {e["name"]: e["value"] for e in events}
+        product = entity(tracker, "product")
+        if product:
+            matches = await services.orders.mentioned(customer.id, product, entity(tracker, "time_ref") or "")
+            if matches:
+                order = matches[0]
+                dispatcher.utter_message(response=Response.ORDER_MATCHED, date=md(order.created_at.date()),
+                                         product=order.items[0].product_name, order_id=order.id)
+                return {**found, Slot.ORDER_ID: order.id}
+        if requested is None:  # activation: pick the only order that fits, if there is one
+            fitting = await candidates(services, customer.id, purpose_of(tracker, self.form_name()))
+            if len(fitting) == 1:
+                return {**found, Slot.ORDER_ID: fitting[0].id}
+        return found
+
+    async def _from_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
+    ) -> dict[str, Any]:
+        try:
+            lookup = await self.services.orders.by_phone(phone)
+        except NotFound:
+            dispatcher.utter_message(response=Response.PHONE_NOT_FOUND, phone=mask_phone(phone))
+            return {}
+        if not lookup.candidates:
+            dispatcher.utter_message(response=Response.PHONE_NO_RECENT_ORDERS, phone=mask_phone(phone))
+            return {Slot.CUSTOMER_ID: lookup.customer_id}
+        if lookup.order is not None:
+            return {Slot.CUSTOMER_ID: lookup.customer_id, Slot.ORDER_ID: lookup.order.id}
+        return {Slot.CUSTOMER_ID: lookup.customer_id}
+
+    async def validate_order_id(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if not value:
+            return {Slot.ORDER_ID: None}  # cleared on purpose ("不对，是另一个订单")
+        order_id = normalise_order_id(str(value))
+        if not order_id:
+            dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=str(value))
+            return {Slot.ORDER_ID: None}
+        customer_id = slot_text(tracker, Slot.CUSTOMER_ID) or None
+        try:
+            await self.services.orders.get_for(order_id, customer_id)
+        except NotFound:
+            dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=order_id)
+            return {Slot.ORDER_ID: None}
+        except NotAllowed:
+            dispatcher.utter_message(response=Response.ORDER_NOT_YOURS, order_id=order_id)
+            return {Slot.ORDER_ID: None}
+        return {Slot.ORDER_ID: order_id}
+
+    async def current_order(self, tracker: Tracker) -> Order | None:
+        """The validated order in the slot (None before one is chosen)."""
+        order_id = slot_text(tracker, Slot.ORDER_ID)
+        if not order_id:
+            return None
+        try:
+            return await self.services.orders.get(order_id)
+        except NotFound:
+            return None
+
+
+class ActionAskOrderId(ServiceAction):
+    """Asks which order: the customer's recent orders as buttons, or for an id/waybill/phone."""
+
+    def name(self) -> str:
+        return "action_ask_order_id"
+
+    async def handle(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        customer, events = await current_customer(self.services, tracker)
+        if customer is not None:
+            fitting = await candidates(self.services, customer.id, purpose_of(tracker))
+            if fitting:
+                dispatcher.utter_message(response=Response.CHOOSE_ORDER,
+                                         buttons=[order_button(o) for o in fitting])
+                return events
+        dispatcher.utter_message(response=Response.ASK_ORDER_ID)
+        return events
+
+
+class ValidateOrderLookupForm(OrderSlotValidation):
+    def name(self) -> str:
+        return "validate_order_lookup_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        # A refund number in the question is enough on its own to answer it.
+        if slot_text(tracker, Slot.ORDER_TOPIC) == Purpose.REFUND.value and entity(tracker, "refund_id"):
+            return []
+        return domain_slots
+
+
+def clear(*slots: str) -> list[EventType]:
+    return [SlotSet(slot, None) for slot in slots]

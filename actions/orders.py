@@ -1,0 +1,173 @@
+"""Answers about one order: status, logistics, urging; and the order context itself."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.base import ServiceAction, slot_text
+from actions.context import current_customer, entity, load_order, md
+from actions.deps import Services
+from actions.names import Response, Slot
+from actions.order_slot import ActionAskOrderId
+from actions.products import answer_product
+from actions.refunds import answer_refund
+from service.errors import NotAllowed, NotFound
+from service.models import Order, OrderStatus
+from service.privacy import mask_phone
+
+LATE_SHIPMENT_DAYS = 2
+
+
+async def say_status(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
+    common = {"order_id": order.id, "summary": order.summary}
+    if order.status is OrderStatus.UNPAID:
+        dispatcher.utter_message(response="utter_order_status_unpaid", **common)
+    elif order.status is OrderStatus.PAID:
+        days = (services.clock.now() - order.created_at).days
+        late = days >= LATE_SHIPMENT_DAYS
+        dispatcher.utter_message(response="utter_order_status_paid_late" if late else "utter_order_status_paid",
+                                 warehouse=order.warehouse, days=days, **common)
+    elif order.status is OrderStatus.SHIPPED:
+        tracking = await services.logistics.track(order)
+        dispatcher.utter_message(response="utter_order_status_shipped", carrier=order.carrier,
+                                 waybill=order.waybill, latest=tracking.latest_text, **common)
+    elif order.status is OrderStatus.SIGNED:
+        signed = order.signed_at.date() if order.signed_at else order.created_at.date()
+        dispatcher.utter_message(response="utter_order_status_signed", signed_date=md(signed), **common)
+    else:
+        dispatcher.utter_message(response="utter_order_status_cancelled", **common)
+
+
+async def say_logistics(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
+    tracking = await services.logistics.track(order)
+    if tracking.shipment is None:
+        dispatcher.utter_message(response=Response.LOGISTICS_NOT_SHIPPED, order_id=order.id,
+                                 summary=order.summary, status=order.status.value)
+        return
+    shipment = tracking.shipment
+    dispatcher.utter_message(response=Response.LOGISTICS_TRACE, order_id=order.id, carrier=shipment.carrier,
+                             waybill=shipment.waybill, latest=tracking.latest_text)
+    if shipment.signed_at:
+        dispatcher.utter_message(response="utter_logistics_signed", signed_date=md(shipment.signed_at.date()))
+    elif tracking.delayed:
+        dispatcher.utter_message(response=Response.LOGISTICS_DELAYED)
+    elif tracking.eta:
+        dispatcher.utter_message(response="utter_logistics_eta", eta=md(tracking.eta))
+
+
+async def say_urge(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
+    try:
+        receipt = await services.orders.urge(order.id)
+    except NotAllowed:
+        dispatcher.utter_message(response=Response.URGE_NOT_APPLICABLE, order_id=order.id,
+                                 status=order.status.value)
+        return
+    if order.status.before_shipment:
+        dispatcher.utter_message(response=Response.URGE_WAREHOUSE, target=receipt.target, order_id=order.id)
+    else:
+        tracking = await services.logistics.track(order)
+        dispatcher.utter_message(response=Response.URGE_CARRIER, target=receipt.target, order_id=order.id,
+                                 waybill=order.waybill, latest=tracking.latest_text)
+    if receipt.times > 1:
+        dispatcher.utter_message(response=Response.URGE_AGAIN, times=receipt.times)
+
+
+class ActionOrderStatus(ServiceAction):
+    def name(self) -> str:
+        return "action_order_status"
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        order = await load_order(self.services, dispatcher, tracker)
+        if order:
+            await say_status(self.services, dispatcher, order)
+        return []
+
+
+class ActionCheckLogistics(ServiceAction):
+    def name(self) -> str:
+        return "action_check_logistics"
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        order = await load_order(self.services, dispatcher, tracker)
+        if order:
+            await say_logistics(self.services, dispatcher, order)
+        return []
+
+
+class ActionUrgeDelivery(ServiceAction):
+    def name(self) -> str:
+        return "action_urge_delivery"
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        order = await load_order(self.services, dispatcher, tracker)
+        if order:
+            await say_urge(self.services, dispatcher, order)
+        return []
+
+
+class ActionHandleInform(ServiceAction):
+    """A piece of information outside any form: an order reference answers the last order
+    question again for that order; a product gets product info; anything else is acknowledged."""
+
+    def name(self) -> str:
+        return "action_handle_inform"
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        services = self.services
+        events: list[EventType] = []
+        order_id = entity(tracker, "order_id")
+        waybill = entity(tracker, "waybill")
+        phone = entity(tracker, "phone")
+        if not order_id and waybill:
+            try:
+                order_id = (await services.orders.by_waybill(waybill)).id
+            except NotFound:
+                dispatcher.utter_message(response=Response.WAYBILL_NOT_FOUND, waybill=waybill)
+                return []
+        if not order_id and phone:
+            customer = await services.customers.by_phone(phone)
+            if customer is None:
+                dispatcher.utter_message(response=Response.PHONE_NOT_FOUND, phone=mask_phone(phone))
+                return []
+            events.append(SlotSet(Slot.CUSTOMER_ID, customer.id))
+            return events + await ActionAskOrderId(services).handle(dispatcher, tracker, domain)
+        if order_id:
+            order_id = order_id.upper()
+            customer, events = await current_customer(services, tracker)
+            try:
+                order = await services.orders.get_for(order_id, customer.id if customer else None)
+            except NotFound:
+                dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=order_id)
+                return events
+            except NotAllowed:
+                dispatcher.utter_message(response=Response.ORDER_NOT_YOURS, order_id=order_id)
+                return events
+            topic = slot_text(tracker, Slot.ORDER_TOPIC)
+            if topic == "logistics":
+                await say_logistics(services, dispatcher, order)
+            elif topic == "urge":
+                await say_urge(services, dispatcher, order)
+            else:
+                await say_status(services, dispatcher, order)
+            return events + [SlotSet(Slot.ORDER_ID, order.id)]
+        refund_id = entity(tracker, "refund_id")
+        if refund_id:
+            return await answer_refund(services, dispatcher, tracker, refund_id)
+        if entity(tracker, "product"):
+            return await answer_product(services, dispatcher, tracker)
+        dispatcher.utter_message(response=Response.INFORM_ACK)
+        return []
+
+
+class ActionSwitchOrder(ServiceAction):
+    """"不对，是另一个订单": forget the order in context so the next step asks again."""
+
+    def name(self) -> str:
+        return "action_switch_order"
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        new_id = entity(tracker, "order_id")
+        return [SlotSet(Slot.ORDER_ID, new_id.upper() if new_id else None)]

@@ -1,0 +1,1 @@
+"""The staff desk: an HTTP API (Sanic) where agents and supervisors work tickets."""

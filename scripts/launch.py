@@ -1,0 +1,204 @@
+"""Start and stop the bot's processes (action server, Rasa server, staff desk) for tests and benchmarks.
+
+Each stack gets free loopback ports, its own working directory (demo database, tracker
+store, logs) unless told otherwise, and is stopped cleanly afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = ROOT / "models" / "xiaozhi.tar.gz"
+BIN = Path(sys.executable).parent
+
+
+# handoff.yml for tests and benchmarks: open around the clock, so results do not depend on the hour.
+ALWAYS_OPEN_HANDOFF = """working_hours: {start: "00:00", end: "23:59"}
+groups: {售前咨询: [product_inquiry], 售后服务: [return_request], 物流: [query_logistics, query_order_status],
+         投诉: [complaint], 技术: [repair_request]}
+default_group: 物流
+department_groups: {物流部: [物流]}
+avg_handle_minutes: 3
+max_wait_minutes: 10
+default_capacity: 3
+"""
+
+
+def always_open_handoff(work: Path) -> Path:
+    """Write ALWAYS_OPEN_HANDOFF into `work` and return its path (for HANDOFF_CONFIG)."""
+    path = work / "handoff.yml"
+    path.write_text(ALWAYS_OPEN_HANDOFF, encoding="utf-8")
+    return path
+
+
+class StackError(RuntimeError):
+    """A process did not come up; the message carries the tail of its log."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def http(method: str, url: str, body: Any | None = None, timeout: float = 30,
+         headers: dict[str, str] | None = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            raw = answer.read()
+            return answer.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as error:
+        raw = error.read()
+        try:
+            return error.code, json.loads(raw)
+        except ValueError:
+            return error.code, raw.decode(errors="replace")
+
+
+@dataclass
+class Stack:
+    work: Path
+    urls: dict[str, str] = field(default_factory=dict)
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def rasa_url(self) -> str:
+        return self.urls["rasa"]
+
+    @property
+    def actions_url(self) -> str:
+        return self.urls["actions"]
+
+    @property
+    def desk_url(self) -> str:
+        return self.urls["desk"]
+
+    def log(self, name: str) -> str:
+        path = self.work / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StackError(f"{url}: process exited\n{log.read_text(errors='replace')[-4000:]}")
+        try:
+            if http("GET", url, timeout=2)[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise StackError(f"{url}: not up after {timeout_s}s\n{log.read_text(errors='replace')[-4000:]}")
+
+
+def endpoints_file(work: Path, actions_port: int, extra: str = "") -> Path:
+    path = work / "endpoints.yml"
+    path.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
+        f'lock_store:\n  type: "in_memory"\n{extra}',
+        encoding="utf-8",
+    )
+    return path
+
+
+def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float = 240, desks: int = 0) -> Stack:
+    """Action server, `desks` desk processes, then the Rasa server: free ports, data under `work`.
+
+    The action server talks to the first desk (urls "desk"); the others are "desk1", "desk2", ...
+    (several desks only make sense with REDIS_URL in `env`: they share the queue through it).
+    """
+    if not MODEL.exists():
+        raise StackError(f"no trained model at {MODEL}: run `make train` first")
+    work.mkdir(parents=True, exist_ok=True)
+    rasa_port, actions_port = free_port(), free_port()
+    desk_ports = [free_port() for _ in range(desks)]
+    full_env = {**os.environ, "XIAOZHI_VAR_DIR": str(work), "TF_CPP_MIN_LOG_LEVEL": "3",
+                "RASA_TELEMETRY_ENABLED": "false", "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+                "DESK_URL": f"http://127.0.0.1:{desk_ports[0] if desk_ports else free_port()}",
+                "WIDGET_ORIGINS": ",".join(f"http://127.0.0.1:{port}" for port in desk_ports) or "http://127.0.0.1",
+                **(env or {})}
+    endpoints = endpoints_file(work, actions_port)
+    commands: dict[str, tuple[list[str], str, str, dict[str, str]]] = {
+        "actions": ([str(BIN / "rasa"), "run", "actions", "--port", str(actions_port), "--actions", "actions"],
+                    f"http://127.0.0.1:{actions_port}", "/health", {}),
+    }
+    for index, port in enumerate(desk_ports):
+        commands["desk" if index == 0 else f"desk{index}"] = (
+            [str(BIN / "python"), "-m", "desk"], f"http://127.0.0.1:{port}", "/health",
+            {"DESK_HOST": "127.0.0.1", "DESK_PORT": str(port)})
+    commands["rasa"] = ([str(BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api", "--interface", "127.0.0.1",
+                         "--port", str(rasa_port), "--credentials", str(ROOT / "credentials.yml"),
+                         "--endpoints", str(endpoints)],
+                        f"http://127.0.0.1:{rasa_port}", "/status", {})
+    stack = Stack(work)
+    try:
+        for name, (command, base, health, extra) in commands.items():
+            log = work / f"{name}.log"
+            with log.open("wb") as out:
+                stack.processes[name] = subprocess.Popen(command, cwd=ROOT, env={**full_env, **extra}, stdout=out,
+                                                         stderr=subprocess.STDOUT)
+            _wait(base + health, stack.processes[name], log, timeout_s)
+            stack.urls[name] = base
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+def start_desk(work: Path, env: dict[str, str] | None = None, timeout_s: float = 60) -> Stack:
+    """The staff desk (`python -m desk`) on a free port, its database and secret under `work` unless `env` says otherwise."""
+    work.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    full_env = {**os.environ, "XIAOZHI_VAR_DIR": str(work), "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+                **(env or {}), "DESK_HOST": "127.0.0.1", "DESK_PORT": str(port)}
+    base = f"http://127.0.0.1:{port}"
+    log = work / "desk.log"
+    stack = Stack(work)
+    try:
+        with log.open("wb") as out:
+            stack.processes["desk"] = subprocess.Popen([str(BIN / "python"), "-m", "desk"], cwd=ROOT, env=full_env,
+                                                       stdout=out, stderr=subprocess.STDOUT)
+        _wait(base + "/health", stack.processes["desk"], log, timeout_s)
+        stack.urls["desk"] = base
+    except BaseException:
+        stack.stop()
+        raise
+    return stack
+
+
+@contextmanager
+def running_stack(work: Path, env: dict[str, str] | None = None, desks: int = 0) -> Iterator[Stack]:
+    stack = start_stack(work, env, desks=desks)
+    try:
+        yield stack
+    finally:
+        stack.stop()

@@ -1,0 +1,342 @@
+"""The ticket service: create, find, work and escalate tickets (SQLAlchemy Core).
+
+Synchronous and thread-safe (one engine, a connection per call); async callers run the
+methods in a worker thread. Every change writes an audit event in the same transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection, Engine, Row
+from sqlalchemy.exc import IntegrityError
+
+from service.clock import Clock
+from service.errors import InvalidInput, NotFound
+from service.logs import log_event
+from service.tickets import schema
+from service.tickets.models import (
+    Created,
+    Escalation,
+    Notification,
+    Page,
+    Rating,
+    Ticket,
+    TicketDraft,
+    TicketEvent,
+    TicketFilter,
+)
+from service.tickets.policy import TicketPolicy
+from service.tickets.rules import (
+    Category,
+    Kind,
+    Status,
+    check_transition,
+    department_for,
+    due_times,
+    overdue_reason,
+    priority_for,
+    raise_priority,
+)
+
+logger = logging.getLogger(__name__)
+T = schema.tickets
+E = schema.ticket_events
+MAX_PAGE_SIZE = 100
+IMPROVEMENT_THRESHOLD = 2  # ratings of 1 or 2 open an improvement task
+
+# Statements of the creation path, built once: building and cache-keying a 30-column insert per call was
+# most of create()'s own CPU time (see bench/tickets.py --profile).
+_FIND_OPEN = select(T).where(T.c.open_key == bindparam("key"))
+_INSERT_TICKET = insert(T)
+_SET_NUMBER = update(T).where(T.c.id == bindparam("ticket_id")).values(number=bindparam("new_number"))
+_INSERT_EVENT = insert(E)
+_FRESH = {"assignee": None, "first_responded_at": None, "resolved_at": None, "closed_at": None, "overdue": False,
+          "escalation_level": 0, "rating_requested_at": None}
+
+
+def _ticket(row: Row) -> Ticket:
+    values = dict(row._mapping)
+    values["kind"] = Kind(values["kind"])
+    values["status"] = Status(values["status"])
+    values.pop("open_key", None)
+    return Ticket(**values)
+
+
+def open_key(owner: str, order_id: str | None, category: str) -> str:
+    return f"{owner}|{order_id or '-'}|{category}"
+
+
+class TicketService:
+    def __init__(self, engine: Engine, policy: TicketPolicy, clock: Clock) -> None:
+        self._engine = engine
+        self.policy = policy
+        self._clock = clock
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    # --- creation ---------------------------------------------------------------------
+
+    def create(self, draft: TicketDraft) -> Created:
+        """A new ticket, or a comment on the customer's open ticket for the same order and category."""
+        if not draft.description.strip() and not draft.summary.strip():
+            raise InvalidInput("description", "empty")
+        key = None if draft.kind is Kind.IMPROVEMENT else open_key(draft.owner, draft.order_id, draft.category.value)
+        for _attempt in range(2):
+            try:
+                with self._engine.begin() as conn:
+                    if key is not None:
+                        existing = conn.execute(_FIND_OPEN, {"key": key}).first()
+                        if existing is not None:
+                            self._event(conn, existing.id, "customer", "duplicate", None, None,
+                                        draft.description or draft.summary)
+                            conn.execute(update(T).where(T.c.id == existing.id).values(updated_at=self._clock.now()))
+                            return Created(_ticket(existing), duplicate=True)
+                    ticket = self._insert(conn, draft, key)
+                log_event(logger, "ticket_created", number=ticket.number, category=ticket.category,
+                          priority=ticket.priority, department=ticket.department)
+                return Created(ticket, duplicate=False)
+            except IntegrityError:  # a concurrent creation took the open key: comment on that one
+                continue
+        raise RuntimeError("ticket creation kept colliding")
+
+    def _insert(self, conn: Connection, draft: TicketDraft, key: str | None) -> Ticket:
+        now = self._clock.now()
+        text = f"{draft.description} {draft.summary}"
+        earlier = 0
+        if draft.category is Category.COMPLAINT and draft.customer_id:
+            since = now - timedelta(days=self.policy.repeat_complaint_days)
+            earlier = int(conn.execute(select(func.count()).select_from(T).where(and_(
+                T.c.customer_id == draft.customer_id, T.c.category == Category.COMPLAINT.value,
+                T.c.created_at >= since))).scalar_one())
+        priority = priority_for(self.policy, text, draft.customer_vip, draft.category.value, earlier)
+        department = department_for(self.policy, draft.category.value, draft.intent, draft.description)
+        due = due_times(self.policy, priority, now)
+        values: dict[str, Any] = dict(
+            kind=draft.kind.value, category=draft.category.value, status=Status.NEW.value, priority=priority,
+            department=department, customer_id=draft.customer_id, customer_name=draft.customer_name,
+            customer_phone=draft.customer_phone, customer_address=draft.customer_address,
+            customer_vip=draft.customer_vip, channel=draft.channel, sender_id=draft.sender_id,
+            order_id=draft.order_id, product=draft.product, intent=draft.intent,
+            description=draft.description[:2000], summary=draft.summary[:500], transcript=draft.transcript[:4000],
+            open_key=key, linked_ticket_id=draft.linked_ticket_id, created_at=now, updated_at=now,
+            first_response_due=due.first_response, resolution_due=due.resolution,
+        )
+        ticket_id = int(conn.execute(_INSERT_TICKET, values).inserted_primary_key[0])
+        number = f"T{now:%Y%m%d}{ticket_id:05d}"
+        conn.execute(_SET_NUMBER, {"ticket_id": ticket_id, "new_number": number})
+        self._event(conn, ticket_id, "bot", "created", None, Status.NEW.value, draft.summary or draft.description[:200])
+        values.pop("open_key")
+        # every column is known, so the row is not read back
+        return Ticket(**{**values, **_FRESH, "id": ticket_id, "number": number, "kind": draft.kind, "status": Status.NEW})
+
+    # --- reading ------------------------------------------------------------------------
+
+    def get(self, number: str) -> Ticket:
+        with self._engine.connect() as conn:
+            return self._get(conn, number)
+
+    def _get(self, conn: Connection, number: str, for_update: bool = False) -> Ticket:
+        query = select(T).where(T.c.number == number.strip().upper())
+        if for_update and conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise NotFound("ticket", number)
+        return _ticket(row)
+
+    def trail(self, number: str) -> list[TicketEvent]:
+        with self._engine.connect() as conn:
+            ticket = self._get(conn, number)
+            rows = conn.execute(select(E).where(E.c.ticket_id == ticket.id).order_by(E.c.at, E.c.id))
+            return [TicketEvent(r.at, r.actor, r.kind, r.from_status, r.to_status, r.comment) for r in rows]
+
+    def ratings(self, number: str) -> list[Rating]:
+        with self._engine.connect() as conn:
+            ticket = self._get(conn, number)
+            rows = conn.execute(select(schema.ratings).where(schema.ratings.c.ticket_id == ticket.id)
+                                .order_by(schema.ratings.c.at))
+            return [Rating(ticket.number, r.score, r.comment, r.at) for r in rows]
+
+    def open_for(self, customer_id: str | None = None, sender_id: str | None = None) -> list[Ticket]:
+        """The customer's (or, when unknown, the conversation's) open tickets, newest first."""
+        if not customer_id and not sender_id:
+            return []
+        owner = T.c.customer_id == customer_id if customer_id else T.c.sender_id == sender_id
+        closed = (Status.RESOLVED.value, Status.CLOSED.value)
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(T).where(and_(owner, T.c.status.notin_(closed), T.c.kind == Kind.ISSUE.value))
+                                .order_by(T.c.created_at.desc(), T.c.id.desc()).limit(10))
+            return [_ticket(r) for r in rows]
+
+    def search(self, filters: TicketFilter, page: int = 1, page_size: int = 20) -> Page:
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput("page", f"page ≥ 1 and 1 ≤ page_size ≤ {MAX_PAGE_SIZE}")
+        conditions: list[Any] = []
+        for column, value in ((T.c.priority, filters.priority), (T.c.department, filters.department),
+                              (T.c.category, filters.category), (T.c.assignee, filters.assignee),
+                              (T.c.customer_id, filters.customer_id)):
+            if value:
+                conditions.append(column == value)
+        if filters.status is not None:
+            conditions.append(T.c.status == filters.status.value)
+        if filters.open_only:  # IN, not NOT IN: PostgreSQL can then count through ix_tickets_status_created
+            conditions.append(T.c.status.in_([s.value for s in Status if s.is_open]))
+        if filters.overdue is not None:
+            conditions.append(T.c.overdue == filters.overdue)
+        if filters.query:
+            q = filters.query.strip().upper()
+            conditions.append(or_(T.c.number == q, T.c.order_id == q, T.c.customer_phone == q))
+        where = and_(True, *conditions)
+        with self._engine.connect() as conn:
+            total = int(conn.execute(select(func.count()).select_from(T).where(where)).scalar_one())
+            rows = conn.execute(select(T).where(where).order_by(T.c.created_at.desc(), T.c.id.desc())
+                                .limit(page_size).offset((page - 1) * page_size))
+            return Page([_ticket(r) for r in rows], total, page, page_size)
+
+    # --- working a ticket ---------------------------------------------------------------
+
+    def comment(self, number: str, actor: str, text: str, staff: bool = True) -> Ticket:
+        if not text.strip():
+            raise InvalidInput("comment", "empty")
+        with self._engine.begin() as conn:
+            ticket = self._get(conn, number, for_update=True)
+            values: dict[str, Any] = {"updated_at": self._clock.now()}
+            if staff and ticket.first_responded_at is None:
+                values["first_responded_at"] = values["updated_at"]
+            conn.execute(update(T).where(T.c.id == ticket.id).values(**values))
+            self._event(conn, ticket.id, actor, "comment", None, None, text.strip()[:2000])
+            return self._get(conn, number)
+
+    def assign(self, number: str, actor: str, assignee: str) -> Ticket:
+        if not assignee.strip():
+            raise InvalidInput("assignee", "empty")
+        with self._engine.begin() as conn:
+            ticket = self._get(conn, number, for_update=True)
+            values: dict[str, Any] = {"assignee": assignee.strip(), "updated_at": self._clock.now()}
+            if ticket.status in (Status.NEW, Status.REOPENED):
+                values["status"] = Status.ASSIGNED.value
+                self._event(conn, ticket.id, actor, "status", ticket.status.value, Status.ASSIGNED.value,
+                            f"分派给 {assignee}")
+            else:
+                self._event(conn, ticket.id, actor, "assign", None, None, f"分派给 {assignee}")
+            conn.execute(update(T).where(T.c.id == ticket.id).values(**values))
+            return self._get(conn, number)
+
+    def change_status(self, number: str, actor: str, to: Status, comment: str = "") -> Ticket:
+        """Move a ticket along the workflow; TransitionError for a move it does not allow."""
+        with self._engine.begin() as conn:
+            ticket = self._get(conn, number, for_update=True)
+            check_transition(ticket.status, to)
+            now = self._clock.now()
+            values: dict[str, Any] = {"status": to.value, "updated_at": now}
+            if to is Status.IN_PROGRESS and ticket.first_responded_at is None:
+                values["first_responded_at"] = now
+            if to is Status.RESOLVED:
+                values.update(resolved_at=now, open_key=None, overdue=False)
+            if to is Status.CLOSED:
+                values.update(closed_at=now, open_key=None, overdue=False)
+            if to is Status.REOPENED:
+                values.update(resolved_at=None, closed_at=None)
+                due = due_times(self.policy, ticket.priority, now)
+                values.update(first_response_due=due.first_response, resolution_due=due.resolution)
+                key = None if ticket.kind is Kind.IMPROVEMENT else open_key(
+                    ticket.customer_id or f"conv:{ticket.sender_id}", ticket.order_id, ticket.category)
+                taken = key and conn.execute(select(T.c.id).where(T.c.open_key == key)).first()
+                values["open_key"] = None if taken else key
+            conn.execute(update(T).where(T.c.id == ticket.id).values(**values))
+            self._event(conn, ticket.id, actor, "status", ticket.status.value, to.value, comment)
+            updated = self._get(conn, number)
+        log_event(logger, "ticket_status", number=number, from_status=ticket.status.value, to_status=to.value)
+        return updated
+
+    def mark_rating_requested(self, number: str) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(update(T).where(T.c.number == number).values(rating_requested_at=self._clock.now()))
+
+    def rate(self, number: str, score: int, comment: str = "") -> tuple[Rating, Ticket | None]:
+        """Store the customer's 1–5 rating; 1 or 2 opens an improvement task for the supervisor."""
+        if not 1 <= score <= 5:
+            raise InvalidInput("score", "1-5")
+        now = self._clock.now()
+        with self._engine.begin() as conn:
+            ticket = self._get(conn, number)
+            conn.execute(insert(schema.ratings).values(ticket_id=ticket.id, score=score, comment=comment[:500], at=now))
+            self._event(conn, ticket.id, "customer", "rating", None, None, f"{score}分 {comment}".strip())
+        improvement = None
+        if score <= IMPROVEMENT_THRESHOLD:
+            improvement = self.create(TicketDraft(
+                category=Category.IMPROVEMENT, kind=Kind.IMPROVEMENT, linked_ticket_id=ticket.id,
+                description=f"工单 {ticket.number} 的客户评分 {score} 分：{comment or '（无评语）'}",
+                summary=f"低分回访：{ticket.category}工单 {ticket.number}（{ticket.department}）",
+                customer_id=ticket.customer_id, customer_name=ticket.customer_name,
+                customer_phone=ticket.customer_phone, customer_vip=ticket.customer_vip, channel=ticket.channel,
+                sender_id=ticket.sender_id, order_id=ticket.order_id, product=ticket.product,
+            )).ticket
+        return Rating(ticket.number, score, comment, now), improvement
+
+    # --- escalation ---------------------------------------------------------------------
+
+    def escalate_overdue(self) -> list[Escalation]:
+        """Mark overdue tickets, raise their priority one step, note it and tell the supervisor."""
+        now = self._clock.now()
+        active = (Status.NEW.value, Status.ASSIGNED.value, Status.IN_PROGRESS.value, Status.REOPENED.value)
+        due = or_(and_(T.c.first_responded_at.is_(None), T.c.first_response_due < now), T.c.resolution_due < now)
+        with self._engine.connect() as conn:
+            candidates = [r.number for r in conn.execute(select(T.c.number).where(and_(T.c.status.in_(active), due)))]
+        done = []
+        for number in candidates:
+            escalation = self._escalate(number, now)
+            if escalation:
+                done.append(escalation)
+        return done
+
+    def _escalate(self, number: str, now: datetime) -> Escalation | None:
+        with self._engine.begin() as conn:
+            ticket = self._get(conn, number, for_update=True)
+            reason = overdue_reason(ticket.status, ticket.first_response_due, ticket.resolution_due,
+                                    ticket.first_responded_at, now)
+            if reason is None:
+                return None
+            new_priority = raise_priority(ticket.priority)
+            due = due_times(self.policy, new_priority, now)
+            values: dict[str, Any] = {"priority": new_priority, "overdue": True, "updated_at": now,
+                                      "escalation_level": ticket.escalation_level + 1,
+                                      "resolution_due": max(due.resolution, now + timedelta(minutes=1))}
+            if reason == "first_response":
+                values["first_response_due"] = due.first_response
+            conn.execute(update(T).where(T.c.id == ticket.id).values(**values))
+            what = "首次响应" if reason == "first_response" else "解决"
+            comment = f"{what}超时，优先级 {ticket.priority} → {new_priority}，第 {ticket.escalation_level + 1} 次升级"
+            self._event(conn, ticket.id, "system", "escalation", None, None, comment)
+            supervisor = self.policy.supervisors.get(ticket.department, "")
+            conn.execute(insert(schema.notifications).values(
+                at=now, department=ticket.department, recipient=supervisor, ticket_id=ticket.id, kind="escalation",
+                message=f"工单 {ticket.number} {comment}"))
+        log_event(logger, "ticket_escalated", number=number, reason=reason, priority=new_priority,
+                  department=ticket.department, supervisor=supervisor)
+        return Escalation(number, reason, ticket.priority, new_priority, ticket.department, supervisor)
+
+    def notifications(self, department: str | None = None, unread_only: bool = False,
+                      limit: int = 50) -> list[Notification]:
+        N = schema.notifications
+        query = select(N, T.c.number).join(T, T.c.id == N.c.ticket_id).order_by(N.c.at.desc()).limit(limit)
+        if department:
+            query = query.where(N.c.department == department)
+        if unread_only:
+            query = query.where(N.c.read_at.is_(None))
+        with self._engine.connect() as conn:
+            return [Notification(r.id, r.at, r.department, r.recipient, r.number, r.kind, r.message, r.read_at is not None)
+                    for r in conn.execute(query)]
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _event(self, conn: Connection, ticket_id: int, actor: str, kind: str, from_status: str | None,
+               to_status: str | None, comment: str) -> None:
+        conn.execute(_INSERT_EVENT, {"ticket_id": ticket_id, "at": self._clock.now(), "actor": actor, "kind": kind,
+                                     "from_status": from_status, "to_status": to_status, "comment": comment})

@@ -1,0 +1,218 @@
+"""The bot's side of a handoff: the context package, queue messages, relay, off-hours, desk down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.deps import Services
+from actions.handoff import (
+    ActionAgentJoined,
+    ActionAgentMessage,
+    ActionHandoffEnded,
+    ActionQueueUpdate,
+    ActionRelayToAgent,
+    ActionRequestHuman,
+)
+from handoff.policy import HandoffPolicy, reads_angry, should_escalate, should_relay
+from service.desk_client import DeskUnavailable
+from tests.trackers import domain, responses, said, slot_events, tracker
+
+
+class FakeDesk:
+    def __init__(self, answer: dict[str, Any] | None = None, down: bool = False) -> None:
+        self.answer = answer or {"status": "queued", "session_id": "h1", "position": 2, "eta_minutes": 3}
+        self.down = down
+        self.calls: list[tuple[str, Any]] = []
+
+    async def start(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.calls.append(("start", request))
+        if self.down:
+            raise DeskUnavailable("down")
+        return self.answer
+
+    async def relay(self, session_id: str, text: str, intent: str, entities: list[Any]) -> dict[str, Any]:
+        self.calls.append(("relay", (session_id, text, intent, entities)))
+        if self.down:
+            raise DeskUnavailable("down")
+        return {"ok": True}
+
+    async def leave(self, session_id: str) -> dict[str, Any]:
+        self.calls.append(("leave", session_id))
+        return {"status": "abandoned"}
+
+
+def logistics_conversation():
+    t = tracker("转人工", "request_human", slots={"customer_id": "C001", "order_id": "E202611010001"})
+    t.events[:0] = [
+        {"event": "user", "text": "查一下E202611010001的物流", "input_channel": "rest",
+         "parse_data": {"intent": {"name": "query_logistics"}, "entities": [{"entity": "order_id", "value": "E202611010001"}]}},
+        {"event": "bot", "text": "订单 E202611010001 由顺丰速运配送…最新物流：快件已到达【杭州转运中心】"},
+    ]
+    t.events[-1]["input_channel"] = "rest"
+    return t
+
+
+async def test_request_human_sends_the_context_package_and_says_the_queue_place(services: Services) -> None:
+    desk = FakeDesk()
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestHuman(services, desk).run(dispatcher, logistics_conversation(), domain())
+    queued = said(dispatcher, "utter_handoff_queued")
+    assert (queued["queue_position"], queued["wait_minutes"]) == (2, 3)
+    assert slot_events(events)["handoff_active"] is True and slot_events(events)["handoff_session"] == "h1"
+    request = desk.calls[0][1]
+    assert request["reason"] == "request_human" and request["intent"] == "query_logistics"
+    assert request["summary"] == "客户询问订单E202611010001物流，机器人已告知在杭州转运中心，客户要求人工"
+    context = request["context"]
+    assert context["customer"]["tier"] == "金卡会员" and context["channel"] == "rest"
+    assert context["transcript"][0] == {"speaker": "user", "text": "查一下E202611010001的物流",
+                                        "intent": "query_logistics", "entities": [["order_id", "E202611010001"]]}
+    assert context["slots"]["order_id"] == "E202611010001"
+    assert context["recent_orders"][0]["order_id"] == "E202611150002"
+    assert request["customer_vip"] is True
+
+
+async def test_off_hours_ends_in_a_ticket_with_the_next_contact_time(services: Services) -> None:
+    desk = FakeDesk({"status": "unavailable", "unavailable": "off_hours", "next_contact": "2026-11-22T09:00:00"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestHuman(services, desk).run(dispatcher, logistics_conversation(), domain())
+    message = said(dispatcher, "utter_handoff_off_hours")
+    assert message["next_contact"] == "2026-11-22 09:00" and message["number"].startswith("T")
+    assert services.tickets.get(message["number"]).category == "人工未完成"
+    assert "handoff_active" not in slot_events(events)
+
+
+async def test_a_desk_that_is_down_never_loses_the_request(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionRequestHuman(services, FakeDesk(down=True)).run(dispatcher, logistics_conversation(), domain())
+    number = said(dispatcher, "utter_handoff_no_agent")["number"]
+    assert "E202611010001" in services.tickets.get(number).summary
+
+
+async def test_relay_carries_the_nlu_and_not_waiting_leaves_the_queue(services: Services) -> None:
+    desk = FakeDesk()
+    slots = {"handoff_active": True, "handoff_session": "h1"}
+    t = tracker("我的快递怎么还没到", "query_logistics", entities={"order_id": "E202611010001"}, slots=slots)
+    await ActionRelayToAgent(services, desk).run(CollectingDispatcher(), t, domain())
+    assert desk.calls[-1] == ("relay", ("h1", "我的快递怎么还没到", "query_logistics", [["order_id", "E202611010001"]]))
+    dispatcher = CollectingDispatcher()
+    events = await ActionRelayToAgent(services, desk).run(dispatcher, tracker("不等了", "stop", slots=slots), domain())
+    assert responses(dispatcher) == ["utter_handoff_left_queue"]
+    assert slot_events(events) == {"handoff_active": False, "handoff_session": None, "pending_offer": "ticket"}
+
+
+async def test_agent_messages_are_marked_and_the_end_asks_for_a_rating(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    reply = {"agent_text": "您好，我是小李", "agent_name": "小李"}
+    t = tracker("/EXTERNAL_agent_message", "EXTERNAL_agent_message", entities=reply)
+    await ActionAgentMessage(services).run(dispatcher, t, domain())
+    message = said(dispatcher, "utter_agent_message")
+    assert (message["agent_text"], message["from_agent"]) == ("您好，我是小李", True)
+    dispatcher = CollectingDispatcher()
+    update = tracker("", "EXTERNAL_queue_update", entities={"queue_position": "2", "wait_minutes": "3"},
+                     slots={"handoff_active": True})
+    await ActionQueueUpdate(services).run(dispatcher, update, domain())
+    assert said(dispatcher, "utter_handoff_queue_update")["ahead"] == 1
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoffEnded(services).run(dispatcher, tracker("", "EXTERNAL_handoff_ended",
+                                                     entities={"handoff_id": "h1"}, slots={"handoff_active": True}), domain())
+    assert responses(dispatcher) == ["utter_handoff_ended"]
+    assert slot_events(events)["pending_offer"] == "rating" and slot_events(events)["rating_handoff"] == "h1"
+
+
+async def test_an_agent_who_joins_after_the_bot_gave_up_on_the_desk_still_gets_the_messages(services: Services) -> None:
+    # The request timed out (the customer heard "nobody is free"), but the desk had queued them.
+    dispatcher = CollectingDispatcher()
+    joined = tracker("", "EXTERNAL_agent_joined", entities={"agent_name": "小李", "handoff_id": "h7"},
+                     slots={"handoff_active": False})
+    events = await ActionAgentJoined(services).run(dispatcher, joined, domain())
+    assert said(dispatcher, "utter_handoff_agent_joined")["agent_name"] == "小李"
+    assert slot_events(events)["handoff_active"] is True and slot_events(events)["handoff_session"] == "h7"
+
+
+@pytest.mark.parametrize("active, action, intent, relay", [
+    (True, "action_listen", "query_logistics", True),
+    (True, "action_listen", "EXTERNAL_agent_message", False),
+    (True, "action_relay_to_agent", "query_logistics", False),
+    (False, "action_listen", "query_logistics", False),
+])
+def test_policy_relays_only_customer_messages_during_a_handoff(active: bool, action: str, intent: str, relay: bool) -> None:
+    assert should_relay(active, action, intent) is relay
+
+
+def test_policy_hands_angry_customers_to_a_person() -> None:
+    words = ["气死", "垃圾"]
+    assert reads_angry("气死我了，什么玩意", words) and reads_angry("到底什么时候发货!!!", words)
+    assert not reads_angry("什么时候发货", words)
+    assert should_escalate(False, "action_listen", "urge_delivery", "气死了还不发货", words)
+    assert not should_escalate(True, "action_listen", "urge_delivery", "气死了还不发货", words)
+
+
+def policy(tmp_path: Path, **config: Any) -> HandoffPolicy:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), "test")
+    return HandoffPolicy.create({**HandoffPolicy.get_default_config(), **config}, storage, Resource("handoff"), context)
+
+
+def predicted(policy: HandoffPolicy, project_domain: Domain, text: str, intent: str) -> str | None:
+    tracker = DialogueStateTracker.from_events("s1", [
+        ActionExecuted(ACTION_LISTEN_NAME), UserUttered(text, {"name": intent, "confidence": 0.99})],
+        slots=project_domain.slots)
+    prediction = policy.predict_action_probabilities(tracker, project_domain)
+    best = max(range(len(prediction.probabilities)), key=prediction.probabilities.__getitem__)
+    return project_domain.action_names_or_texts[best] if prediction.probabilities[best] > 0 else None
+
+
+def test_configured_intents_go_straight_to_a_person(tmp_path: Path) -> None:
+    project_domain = Domain.load("domain.yml")
+    configured = policy(tmp_path, always_human_intents=["cancel_order"], anger_words=["气死"])
+    assert predicted(configured, project_domain, "帮我取消订单", "cancel_order") == "action_request_human"
+    assert predicted(configured, project_domain, "我的快递到哪了", "query_logistics") is None  # left to the rules
+    assert predicted(configured, project_domain, "气死了还不发货", "urge_delivery") == "action_request_human"
+    assert should_escalate(False, "action_listen", "cancel_order", "取消", [], frozenset({"cancel_order"}))
+    assert not should_escalate(True, "action_listen", "cancel_order", "取消", [], frozenset({"cancel_order"}))
+
+
+def test_handoff_yml_names_the_always_human_intents_and_rejects_desk_events() -> None:
+    from handoff.config import HandoffConfigError, parse_config
+
+    document = {"groups": {"物流": ["query_logistics"]}, "default_group": "物流", "always_human_intents": ["cancel_order"]}
+    assert parse_config(document).always_human_intents == {"cancel_order"}
+    with pytest.raises(HandoffConfigError, match="always_human_intents"):
+        parse_config({**document, "always_human_intents": ["EXTERNAL_agent_message"]})
+
+
+async def test_an_always_human_intent_is_handed_over_with_that_reason(services: Services,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import actions.handoff
+
+    monkeypatch.setattr(actions.handoff, "_always_human", frozenset({"cancel_order"}))
+    desk = FakeDesk()
+    await ActionRequestHuman(services, desk).run(CollectingDispatcher(), tracker("帮我取消订单", "cancel_order"), domain())
+    assert desk.calls[0][1]["reason"] == "always_human"
+
+
+def test_the_dialogue_models_stand_aside_while_a_person_has_the_chat(tmp_path: Path) -> None:
+    from rasa.shared.core.events import SlotSet
+
+    from handoff.quiet_policies import QuietMemoizationPolicy, QuietTEDPolicy
+
+    project_domain = Domain.load("domain.yml")
+    tracker = DialogueStateTracker.from_events("s1", [
+        SlotSet("handoff_active", True), ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered("我的快递怎么还没到", {"name": "query_logistics", "confidence": 0.99})], slots=project_domain.slots)
+    context = ExecutionContext(GraphSchema({}), "test")
+    for policy_class in (QuietTEDPolicy, QuietMemoizationPolicy):
+        untrained = policy_class.create(policy_class.get_default_config(), LocalModelStorage(tmp_path),
+                                        Resource(policy_class.__name__), context)
+        assert max(untrained.predict_action_probabilities(tracker, project_domain).probabilities) == 0.0

@@ -1,0 +1,113 @@
+"""Actions on built trackers: what the customer is told, and the slots set."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.deps import Services
+from actions.greeting import ActionGreet, ActionSessionStart
+from actions.order_slot import ActionAskOrderId, ValidateOrderLookupForm
+from actions.orders import ActionCheckLogistics, ActionHandleInform, ActionOrderStatus, ActionUrgeDelivery
+from tests.trackers import domain, responses, said, slot_events, tracker
+
+
+async def test_vip_is_greeted_as_gold_member(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionGreet(services).run(dispatcher, tracker("你好", "greet", metadata={"customer_id": "C001"}), domain())
+    message = said(dispatcher, "utter_greet_vip")
+    assert (message["tier"], message["name"]) == ("金卡会员", "张伟")
+    assert slot_events(events) == {"customer_id": "C001", "customer_vip": True}
+
+
+async def test_regular_and_anonymous_greetings(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionGreet(services).run(dispatcher, tracker("你好", "greet", slots={"customer_id": "C002"}), domain())
+    assert responses(dispatcher) == ["utter_greet_known"]
+    dispatcher = CollectingDispatcher()
+    await ActionGreet(services).run(dispatcher, tracker("你好", "greet"), domain())
+    assert responses(dispatcher) == ["utter_greet"]
+
+
+async def test_session_start_identifies_by_phone_metadata(services: Services) -> None:
+    t = tracker(slots={"session_started_metadata": {"phone": "13900139000"}, "order_id": "E202611120004"})
+    events = await ActionSessionStart(services).run(CollectingDispatcher(), t, domain())
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+    assert slot_events(events)["customer_id"] == "C002"
+    assert slot_events(events)["order_id"] == "E202611120004"  # context carried over
+
+
+async def test_logistics_answer_names_carrier_waybill_and_latest_node(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("到哪了", "query_logistics", slots={"order_id": "E202611010001"})
+    await ActionCheckLogistics(services).run(dispatcher, t, domain())
+    trace = said(dispatcher, "utter_logistics_trace")
+    assert (trace["carrier"], trace["waybill"]) == ("顺丰速运", "SF1234567890")
+    assert "杭州转运中心" in trace["latest"]
+    assert said(dispatcher, "utter_logistics_eta")["eta"] == "11月22日"
+
+
+async def test_unshipped_order_status_and_logistics(services: Services) -> None:
+    t = tracker("发货了吗", "query_order_status", slots={"order_id": "E202611150002"})
+    dispatcher = CollectingDispatcher()
+    await ActionOrderStatus(services).run(dispatcher, t, domain())
+    assert responses(dispatcher) == ["utter_order_status_paid_late"]  # paid 6 days ago
+    dispatcher = CollectingDispatcher()
+    await ActionCheckLogistics(services).run(dispatcher, t, domain())
+    assert said(dispatcher, "utter_logistics_not_shipped")["status"] == "待发货"
+
+
+async def test_urging_twice_is_escalated(services: Services) -> None:
+    t = tracker("快点发货", "urge_delivery", slots={"order_id": "E202611150002"})
+    await ActionUrgeDelivery(services).run(CollectingDispatcher(), t, domain())
+    dispatcher = CollectingDispatcher()
+    await ActionUrgeDelivery(services).run(dispatcher, t, domain())
+    assert responses(dispatcher) == ["utter_urge_warehouse", "utter_urge_again"]
+
+
+async def test_known_customer_picks_from_recent_orders(services: Services) -> None:
+    t = tracker("查物流", "query_logistics", slots={"customer_id": "C001", "order_topic": "logistics"},
+                active_loop="order_lookup_form")
+    dispatcher = CollectingDispatcher()
+    await ActionAskOrderId(services).run(dispatcher, t, domain())
+    message = said(dispatcher, "utter_choose_order")
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert '/inform{"order_id":"E202611010001"}' in payloads
+    assert all("E202611150002" not in p for p in payloads)  # not shipped: no logistics to show
+
+
+async def test_anonymous_customer_is_asked_to_identify(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker("查物流", "query_logistics", active_loop="order_lookup_form")
+    await ActionAskOrderId(services).run(dispatcher, t, domain())
+    assert responses(dispatcher) == ["utter_ask_order_id"]
+
+
+async def test_last_week_earbuds_fill_the_order(services: Services) -> None:
+    t = tracker("我上周买的耳机坏了", "repair_request", entities={"product": "耳机", "time_ref": "上周"},
+                slots={"customer_id": "C001"})
+    dispatcher = CollectingDispatcher()
+    form = ValidateOrderLookupForm(services)
+    extracted = await form.extract_order_id(dispatcher, t, domain())
+    assert extracted["order_id"] == "E202611010001"
+    assert said(dispatcher, "utter_order_matched")["product"] == "蓝牙耳机 X1"
+
+
+async def test_waybill_and_foreign_orders(services: Services) -> None:
+    form = ValidateOrderLookupForm(services)
+    t = tracker("SF1234567890", entities={"waybill": "SF1234567890"}, slots={"requested_slot": "order_id"})
+    assert (await form.extract_order_id(CollectingDispatcher(), t, domain()))["order_id"] == "E202611010001"
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_order_id("E202611010001", dispatcher, tracker(slots={"customer_id": "C002"}), domain())
+    assert result == {"order_id": None}
+    assert responses(dispatcher) == ["utter_order_not_yours"]
+    dispatcher = CollectingDispatcher()
+    assert await form.validate_order_id("E209901010001", dispatcher, tracker(), domain()) == {"order_id": None}
+    assert responses(dispatcher) == ["utter_order_not_found"]
+
+
+async def test_an_order_id_outside_a_form_answers_the_last_topic(services: Services) -> None:
+    t = tracker("E202611010001", entities={"order_id": "E202611010001"}, slots={"order_topic": "logistics"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleInform(services).run(dispatcher, t, domain())
+    assert "utter_logistics_trace" in responses(dispatcher)
+    assert slot_events(events)["order_id"] == "E202611010001"

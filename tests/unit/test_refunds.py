@@ -1,0 +1,38 @@
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from actions.deps import Services
+from service.errors import NotAllowed, NotFound
+from service.refunds import add_workdays
+
+
+def test_working_days_skip_weekends() -> None:
+    friday = datetime(2026, 11, 13, 15, 30)
+    assert add_workdays(friday, 3).date().isoformat() == "2026-11-18"
+
+
+async def test_refund_by_id_and_by_order(services: Services) -> None:
+    refund = await services.refunds.get("r202611130001")
+    assert refund.amount == Decimal("259")
+    assert services.refunds.expected_by(refund).date().isoformat() == "2026-11-18"
+    assert (await services.refunds.latest_for_order("E202611120004")).id == "R202611130001"
+    assert await services.refunds.latest_for_order("E202611150002") is None
+    with pytest.raises(NotFound):
+        await services.refunds.get("R209901010001")
+
+
+async def test_price_protection_pays_the_difference_once(services: Services) -> None:
+    fryer = await services.orders.get("E202611150002")  # paid 299, now 269
+    drop, refund = await services.refunds.price_protect(fryer)
+    assert (drop.paid, drop.current, drop.amount) == (Decimal("299"), Decimal("269"), Decimal("30"))
+    assert refund.id.startswith("R20261121")
+    with pytest.raises(NotAllowed, match="already_done"):
+        await services.refunds.price_protect(fryer)
+
+
+async def test_price_protection_refusals(services: Services) -> None:
+    earbuds = await services.orders.get("E202611010001")  # ordered 20 days ago
+    with pytest.raises(NotAllowed, match="expired"):
+        await services.refunds.price_protect(earbuds)
