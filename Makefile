@@ -53,7 +53,7 @@ actions: $(VENV)/.installed ## start only the action server
 	$(RASA) run actions --port 5055 --actions actions
 
 shell: $(MODEL) ## chat in the terminal (starts the action server in the background)
-	@$(RASA) run actions --port 5055 --actions actions > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
+	@mkdir -p var; $(RASA) run actions --port 5055 --actions actions > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
 	trap 'kill $$(cat var/actions.pid)' EXIT; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
