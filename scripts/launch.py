@@ -118,11 +118,14 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: floa
     raise StackError(f"{url}: not up after {timeout_s}s\n{log.read_text(errors='replace')[-4000:]}")
 
 
+TRACKER_STORE = "connectors.tracker_store.CachedSQLTrackerStore"  # as in endpoints.yml
+
+
 def endpoints_file(work: Path, actions_port: int, extra: str = "") -> Path:
     path = work / "endpoints.yml"
     path.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
+        f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
         f'lock_store:\n  type: "in_memory"\n{extra}',
         encoding="utf-8",
     )
