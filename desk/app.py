@@ -119,7 +119,7 @@ def create_app(
             log_event(logger, "demo_accounts_created", level=logging.WARNING, usernames=",".join(created),
                       hint="set DESK_DEMO_PASSWORD or change them with python -m desk.staff passwd")
         if app.ctx.rasa is None:
-            client = HttpRasaClient(settings.rasa_url, settings.rasa_token)
+            client = HttpRasaClient(settings.rasa_url)
             await client.open()
             app.ctx.rasa = client
             app.ctx.owned.append(client)

@@ -7,6 +7,7 @@ from alembic import context
 from service.db import make_engine
 from service.settings import get_settings
 import handoff.schema  # noqa: F401  (registers the handoff tables on the shared metadata)
+import service.identity_schema  # noqa: F401  (and the identity tables)
 from service.tickets.schema import metadata
 
 url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url

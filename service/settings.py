@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
@@ -13,6 +12,9 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIN_SECRET_LENGTH = 32  # HS256 wants a key of at least 256 bits
 DEFAULT_DEMO_PASSWORD = "xiaozhi-demo"
+EMBEDDED = "embedded"
+SCALED = "scaled"
+MODES = (EMBEDDED, SCALED)
 
 
 class SettingsError(ValueError):
@@ -29,6 +31,19 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise SettingsError(f"{name} must be a number, got {raw!r}") from exc
     if value < 0:
         raise SettingsError(f"{name} must not be negative, got {raw!r}")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 1) -> int:
+    raw = env.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+    if value < low:
+        raise SettingsError(f"{name} must be at least {low}, got {raw!r}")
     return value
 
 
@@ -56,6 +71,28 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _keys(env: Mapping[str, str], name: str) -> str | None:
+    """One or more secrets, comma-separated (the first is used for new data, all are tried for old)."""
+    raw = env.get(name) or None
+    if raw is None:
+        return None
+    if any(len(part.strip()) < MIN_SECRET_LENGTH for part in raw.split(",")):
+        raise SettingsError(f"{name} must be one or more comma-separated keys of at least {MIN_SECRET_LENGTH} characters")
+    return raw
+
+
+def _mode(env: Mapping[str, str]) -> str:
+    """XIAOZHI_MODE; when unset, a shared database or Redis means the scaled mode (its stricter checks apply)."""
+    raw = (env.get("XIAOZHI_MODE") or "").strip().lower()
+    if raw:
+        if raw not in MODES:
+            raise SettingsError(f"XIAOZHI_MODE must be one of {', '.join(MODES)}, got {raw!r}")
+        return raw
+    database = env.get("DATABASE_URL") or ""
+    shared_database = bool(database) and not database.startswith("sqlite")
+    return SCALED if env.get("REDIS_URL") or shared_database else EMBEDDED
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every knob of the service layer; secrets are kept out of repr."""
@@ -68,17 +105,31 @@ class Settings:
     stub_failing: frozenset[str]
     business_date: date | None
     ticketing_config: Path = PROJECT_ROOT / "ticketing.yml"
+    mode: str = EMBEDDED
     identity_secret: str | None = field(default=None, repr=False)
+    identity_max_ttl_s: int = 24 * 3600
     log_level: str = "INFO"
     desk_secret: str | None = field(default=None, repr=False)
     desk_demo_password: str = field(default=DEFAULT_DEMO_PASSWORD, repr=False)
     rasa_url: str = "http://127.0.0.1:5005"
-    rasa_token: str | None = field(default=None, repr=False)
+    rasa_jwt_secret: str | None = field(default=None, repr=False)
+    action_server_token: str | None = field(default=None, repr=False)
+    tracker_encryption_key: str | None = field(default=None, repr=False)
     desk_url: str = "http://127.0.0.1:5006"
     redis_url: str | None = field(default=None, repr=False)
     queue_prefix: str = "xiaozhi"
     handoff_config: Path = PROJECT_ROOT / "handoff.yml"
     widget_origins: tuple[str, ...] = ("http://127.0.0.1:5006", "http://localhost:5006")
+    channel_rate_per_minute: int = 20
+
+    @property
+    def scaled(self) -> bool:
+        return self.mode == SCALED
+
+    @property
+    def sms_outbox(self) -> Path:
+        """Where the embedded SMS stub writes the messages it would have sent (read by demos and tests)."""
+        return self.var_dir / "sms_outbox.jsonl"
 
     def __repr__(self) -> str:
         shown = ", ".join(
@@ -107,42 +158,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         stub_failing=frozenset(failing),
         business_date=_date(env, "XIAOZHI_TODAY"),
         ticketing_config=Path(env.get("TICKETING_CONFIG") or PROJECT_ROOT / "ticketing.yml"),
-        identity_secret=env.get("IDENTITY_SECRET") or None,
+        mode=_mode(env),
+        identity_secret=_secret(env, "IDENTITY_SECRET"),
+        identity_max_ttl_s=_int(env, "IDENTITY_MAX_TTL_S", 24 * 3600),
         log_level=env.get("LOG_LEVEL", "INFO").upper(),
         desk_secret=_secret(env, "DESK_SECRET"),
         desk_demo_password=env.get("DESK_DEMO_PASSWORD") or DEFAULT_DEMO_PASSWORD,
         rasa_url=_http_url(env, "RASA_URL", "http://127.0.0.1:5005"),
-        rasa_token=env.get("RASA_TOKEN") or None,
+        rasa_jwt_secret=_secret(env, "RASA_JWT_SECRET"),
+        action_server_token=_secret(env, "ACTION_SERVER_TOKEN"),
+        tracker_encryption_key=_keys(env, "TRACKER_ENCRYPTION_KEY"),
         desk_url=_http_url(env, "DESK_URL", "http://127.0.0.1:5006"),
         redis_url=env.get("REDIS_URL") or None,
         queue_prefix=env.get("QUEUE_PREFIX") or "xiaozhi",
         handoff_config=Path(env.get("HANDOFF_CONFIG") or PROJECT_ROOT / "handoff.yml"),
         widget_origins=tuple(o.strip().rstrip("/") for o in (env.get("WIDGET_ORIGINS") or
                              "http://127.0.0.1:5006,http://localhost:5006").split(",") if o.strip()),
+        channel_rate_per_minute=_int(env, "CHANNEL_RATE_PER_MINUTE", 20),
     )
 
 
 def desk_signing_key(settings: Settings) -> str:
-    """DESK_SECRET, else a key generated once into <var_dir>/desk_secret (mode 0600) that every local process shares."""
-    if settings.desk_secret:
-        return settings.desk_secret
-    path = settings.var_dir / "desk_secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        draft = path.with_name(f".desk_secret.{os.getpid()}.{secrets.token_hex(4)}")
-        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(48))
-        try:
-            os.link(draft, path)  # atomic: a second process starting at once keeps the first key
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    key = path.read_text(encoding="utf-8").strip()
-    if len(key) < MIN_SECRET_LENGTH:
-        raise SettingsError(f"DESK_SECRET is unset and {path} holds no usable key: delete the file or set DESK_SECRET")
-    return key
+    """DESK_SECRET, else (embedded mode) a key generated once into <var_dir>/desk_secret."""
+    from service.secrets import stored_secret
+
+    return stored_secret(settings, "DESK_SECRET")
 
 
 @lru_cache(maxsize=1)
