@@ -11,6 +11,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, slot_text
 from actions.context import load_order
+from actions.identity import identity_of
 from actions.names import Offer, Response, Slot
 from actions.order_slot import OrderSlotValidation
 from actions.tickets import open_ticket
@@ -26,7 +27,7 @@ class ValidateChangeAddressForm(OrderSlotValidation):
     def name(self) -> str:
         return "validate_change_address_form"
 
-    async def required_slots(
+    async def task_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
         order = await self.current_order(tracker)
@@ -64,7 +65,7 @@ class ActionChangeAddress(ServiceAction):
         if not new_address:
             return []  # the form ended without an address (already explained to the customer)
         try:
-            changed = await self.services.orders.change_address(order.id, new_address)
+            changed = await self.services.orders.change_address(order.id, new_address, identity_of(tracker))
         except InvalidInput:
             dispatcher.utter_message(response=Response.ADDRESS_INVALID)
             return [SlotSet(Slot.NEW_ADDRESS, None)]

@@ -50,17 +50,32 @@ class UsesServices:
         return self._services or default_services()
 
 
+async def with_presented_identity(services: Services, tracker: Tracker) -> list[EventType]:
+    """Resolve an identity claim the channel checked and that no action has seen yet; the tracker is updated."""
+    from actions.identity import resolve_presented  # identity imports this module's neighbours
+
+    events = await resolve_presented(services, tracker)
+    tracker.add_slots(events)
+    return events
+
+
 class ServiceAction(UsesServices, Action, ABC):
-    """An action that calls the service layer; backend failures become an apology."""
+    """An action that calls the service layer; backend failures become an apology.
+
+    Before its work, a newly presented proof of identity is turned into the identity slots, so
+    `handle` always sees who the customer is now.
+    """
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        identified: list[EventType] = []
         try:
-            return await self.handle(dispatcher, tracker, domain)
+            identified = await with_presented_identity(self.services, tracker)
+            return identified + await self.handle(dispatcher, tracker, domain)
         except BackendUnavailable as error:
             apologise(dispatcher, tracker, self.name(), error)
-            return []
+            return identified
 
     @abstractmethod
     async def handle(
@@ -97,11 +112,13 @@ class ServiceFormValidation(UsesServices, FormValidationAction, ABC):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        identified: list[EventType] = []
         try:
-            return await super().run(dispatcher, tracker, domain)
+            identified = await with_presented_identity(self.services, tracker)
+            return identified + await super().run(dispatcher, tracker, domain)
         except BackendUnavailable as error:
             apologise(dispatcher, tracker, self.name(), error)
-            return [SlotSet(Slot.REQUESTED, None)]
+            return identified + [SlotSet(Slot.REQUESTED, None)]
 
     async def get_extraction_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

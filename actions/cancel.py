@@ -12,6 +12,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction
 from actions.context import latest_text, load_order
+from actions.identity import identity_of
 from actions.names import Response, Slot
 from actions.order_slot import OrderSlotValidation
 from service.errors import NotAllowed
@@ -43,7 +44,7 @@ class ValidateCancelOrderForm(OrderSlotValidation):
         answer = confirmation(latest_text(tracker))
         return {} if answer is None else {Slot.CANCEL_CONFIRMED: answer}
 
-    async def required_slots(
+    async def task_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
         order = await self.current_order(tracker)
@@ -74,9 +75,9 @@ class ActionCancelOrder(ServiceAction):
             dispatcher.utter_message(response=Response.CANCEL_KEPT, order_id=order.id)
             return events
         try:
-            cancelled = await self.services.orders.cancel(order.id, "买家在客服对话中申请取消")
+            cancelled = await self.services.orders.cancel(order.id, "买家在客服对话中申请取消", identity_of(tracker))
         except NotAllowed:
-            refreshed = await self.services.orders.get(order.id)
+            refreshed = await self.services.orders.get_for(order.id, identity_of(tracker))
             dispatcher.utter_message(response=Response.CANCEL_BLOCKED, order_id=order.id,
                                      status=refreshed.status.value)
             return events

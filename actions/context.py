@@ -3,44 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Services
 from actions.names import Response, Slot
+from service.access import AccessDenied, Need
 from service.errors import NotFound
 from service.models import Customer, Order
 from service.tickets.drafting import Line
 
 
-def latest_metadata(tracker: Tracker) -> dict[str, Any]:
-    """Metadata the channel sent with the customer's latest message."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return dict(event.get("metadata") or {})
-    return {}
-
-
-def identity_metadata(tracker: Tracker) -> dict[str, Any]:
-    """The latest message's metadata, else what the session started with."""
-    metadata = latest_metadata(tracker)
-    if metadata.get("customer_id") or metadata.get("phone"):
-        return metadata
-    return dict(tracker.get_slot(Slot.SESSION_METADATA) or {})
-
-
 async def current_customer(services: Services, tracker: Tracker) -> tuple[Customer | None, list[EventType]]:
-    """The identified customer and the SlotSet to remember them (empty if already known)."""
-    customer_id = tracker.get_slot(Slot.CUSTOMER_ID)
-    if customer_id:
-        return await services.customers.get(str(customer_id)), []
-    customer = await services.customers.identify(identity_metadata(tracker))
-    if customer is None:
-        return None, []
-    return customer, [SlotSet(Slot.CUSTOMER_ID, customer.id), SlotSet("customer_vip", customer.is_vip)]
+    """The proven customer (None when nobody is proven). Actions resolve new proofs before they run
+    (actions/base.py), so there is nothing left to remember here: the second value stays empty."""
+    from actions.identity import identity_of  # identity imports this module's neighbours
+
+    return await services.customers.of(identity_of(tracker)), []
 
 
 def entity(tracker: Tracker, name: str) -> str | None:
@@ -67,16 +48,41 @@ def order_button(order: Order) -> dict[str, str]:
     return {"title": title, "payload": f'/inform{{"order_id":"{order.id}"}}'}
 
 
-async def load_order(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker) -> Order | None:
-    """The order in context; tells the customer when it cannot be found."""
+async def load_order(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     need: Need = Need.OWNER) -> Order | None:
+    """The order in context, if the customer's proof allows `need`; otherwise tells them why not."""
+    from actions.identity import identity_of
+
     order_id = str(tracker.get_slot(Slot.ORDER_ID) or "").strip()
     if not order_id:
         dispatcher.utter_message(response=Response.ASK_ORDER_ID)
         return None
     try:
-        return await services.orders.get(order_id)
+        return await services.orders.get_for(order_id, identity_of(tracker), need)
     except NotFound:
         dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=order_id)
+    except AccessDenied as denied:
+        say_denied(dispatcher, denied, order_id)
+    return None
+
+
+def say_denied(dispatcher: CollectingDispatcher, denied: AccessDenied, order_id: str = "") -> None:
+    """The polite answer to a refused access: ask for a proof, or the order is not theirs."""
+    if denied.code == "not_owner":
+        dispatcher.utter_message(response=Response.ORDER_NOT_YOURS, order_id=order_id)
+    else:
+        dispatcher.utter_message(response=Response.PROOF_NEEDED)
+
+
+async def order_if_visible(services: Services, tracker: Tracker, order_id: str | None) -> Order | None:
+    """The order to attach to a ticket or a handoff: only one the customer may see (else None, silently)."""
+    from actions.identity import identity_of
+
+    if not order_id:
+        return None
+    try:
+        return await services.orders.get_for(order_id.upper(), identity_of(tracker), Need.STATUS)
+    except (NotFound, AccessDenied):
         return None
 
 

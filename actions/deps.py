@@ -14,8 +14,10 @@ from service.invoices import InvoiceService
 from service.logistics import LogisticsService
 from service.orders import OrderService
 from service.products import ProductService
+from service.proofs import IdentityService
 from service.refunds import RefundService
-from service.settings import get_settings
+from service.secrets import stored_secret
+from service.settings import Settings, get_settings
 from service.tickets import default_ticket_service
 from service.tickets.service import TicketService
 
@@ -33,10 +35,13 @@ class Services:
     customers: CustomerService
     tickets: TicketService
     handoffs: HandoffRecords
+    identity: IdentityService
 
 
 def build_services(backends: Backends, clock: Clock, tickets: TicketService,
-                   handoffs: HandoffRecords | None = None) -> Services:
+                   handoffs: HandoffRecords | None = None, settings: Settings | None = None,
+                   identity: IdentityService | None = None) -> Services:
+    settings = settings or get_settings()
     return Services(
         clock=clock,
         backends=backends,
@@ -49,6 +54,8 @@ def build_services(backends: Backends, clock: Clock, tickets: TicketService,
         customers=CustomerService(backends),
         tickets=tickets,
         handoffs=handoffs or HandoffRecords(tickets.engine, clock),
+        identity=identity or IdentityService.build(backends, tickets.engine, clock,
+                                                   stored_secret(settings, "DESK_SECRET"), settings),
     )
 
 

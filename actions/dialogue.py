@@ -11,10 +11,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, slot_text
-from actions.context import entity, latest_text
-from actions.names import FORM_SLOTS, Offer, Response, Slot
+from actions.context import entity, latest_text, order_if_visible
+from actions.names import FORM_SLOTS, PROOF_SLOTS, Offer, Response, Slot
 from actions.tickets import open_ticket
-from service.errors import NotFound
 from service.tickets.rules import Category
 
 _RATING_WORDS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
@@ -48,7 +47,7 @@ class ActionStopForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         form = (tracker.active_loop or {}).get("name")
         dispatcher.utter_message(response=Response.FORM_STOPPED)
-        cleared = [SlotSet(slot, None) for slot in FORM_SLOTS.get(form or "", ())]
+        cleared = [SlotSet(slot, None) for slot in (*FORM_SLOTS.get(form or "", ()), *PROOF_SLOTS)]
         return [ActiveLoop(None), SlotSet(Slot.REQUESTED, None), *cleared]
 
 
@@ -70,13 +69,8 @@ class ActionHandleComplaint(ServiceAction):
         return "action_handle_complaint"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        order = None
         order_id = entity(tracker, "order_id") or slot_text(tracker, Slot.ORDER_ID)
-        if order_id:
-            try:
-                order = await self.services.orders.get(order_id)
-            except NotFound:
-                order = None
+        order = await order_if_visible(self.services, tracker, order_id)  # never someone else's order on the ticket
         dispatcher.utter_message(response=Response.COMPLAINT_ACK)
         created = await open_ticket(self.services, dispatcher, tracker, Category.COMPLAINT, order,
                                     description=latest_text(tracker))

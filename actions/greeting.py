@@ -9,20 +9,31 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ServiceAction
+from actions.base import ServiceAction, apologise
 from actions.context import current_customer
-from actions.names import Response, Slot
+from actions.identity import ask_proof_for, resolve_claim
+from actions.names import PROOF_SLOTS, Response, Slot
+from service.errors import BackendUnavailable
+from service.identity import Claim
 
-# Slots that describe the customer or the conversation's state machine and must not be
-# carried into a new session (the rest is context worth keeping, like the order in question).
-NOT_CARRIED = {Slot.REQUESTED, Slot.PENDING_OFFER, Slot.SESSION_METADATA}
+# Slots of the conversation's state machine, not carried into a new session (the rest is context worth
+# keeping: the order in question, and who the customer proved to be).
+NOT_CARRIED = {Slot.REQUESTED, Slot.PENDING_OFFER, Slot.SESSION_METADATA, Slot.PENDING_TASK, *PROOF_SLOTS}
 
 
 class ActionSessionStart(ServiceAction):
-    """Starts a session, keeps the useful context, and identifies the customer."""
+    """Starts a session, keeps the useful context, and takes the identity the first message proves."""
 
     def name(self) -> str:
         return "action_session_start"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        # Not the generic run: its identity events would come before SessionStarted, which resets them.
+        try:
+            return await self.handle(dispatcher, tracker, domain)
+        except BackendUnavailable as error:
+            apologise(dispatcher, tracker, self.name(), error)
+            return [SessionStarted(), ActionExecuted("action_listen")]
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         events: list[EventType] = [SessionStarted()]
@@ -36,9 +47,7 @@ class ActionSessionStart(ServiceAction):
         metadata: Any = tracker.get_slot(Slot.SESSION_METADATA)
         if metadata:
             events.append(SlotSet(Slot.SESSION_METADATA, metadata))
-            customer = await self.services.customers.identify(metadata)
-            if customer is not None:
-                events += [SlotSet(Slot.CUSTOMER_ID, customer.id), SlotSet("customer_vip", customer.is_vip)]
+            events += await resolve_claim(self.services, tracker, Claim.from_metadata(metadata))
         events.append(ActionExecuted("action_listen"))
         return events
 
@@ -67,8 +76,7 @@ class ActionCustomerProfile(ServiceAction):
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         customer, events = await current_customer(self.services, tracker)
         if customer is None:
-            dispatcher.utter_message(response=Response.PROFILE_UNKNOWN)
-            return []
+            return ask_proof_for(dispatcher, "query_profile")
         dispatcher.utter_message(response=Response.PROFILE, name=customer.name, tier=customer.tier.value,
                                  points=customer.points)
         if customer.is_vip:

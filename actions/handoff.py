@@ -19,20 +19,22 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, slot_text
-from actions.context import channel_of, current_customer, entity, latest_intent, latest_text
+from actions.context import channel_of, current_customer, entity, latest_intent, latest_text, order_if_visible
 from actions.deps import Services
 from actions.names import Offer, Slot
-from actions.tickets import open_ticket, ticket_values
+from actions.tickets import customer_tickets, open_ticket, ticket_values
 from handoff.config import load_config
 from handoff.context import ContextPackage, Turn, summary, transcript_json
 from service.desk_client import DeskClient, DeskUnavailable
-from service.errors import NotFound
 from service.models import Order
 from service.settings import get_settings
 from service.tickets.rules import Category
 
 HANDOFF_ACTIVE = "handoff_active"
 HANDOFF_SESSION = "handoff_session"
+# Bookkeeping and proof slots stay out of what the agent sees (a code or a half-typed phone is no context).
+HIDDEN_SLOTS = frozenset({Slot.SESSION_METADATA, HANDOFF_ACTIVE, HANDOFF_SESSION, Slot.REQUESTED, Slot.IDENTITY_SEEN,
+                          Slot.VERIFY_PHONE, Slot.VERIFY_CODE, Slot.PHONE_LAST4, Slot.PENDING_TASK})
 _desk_lock = threading.Lock()
 _desk: DeskClient | None = None
 _always_human: frozenset[str] | None = None
@@ -83,13 +85,8 @@ def reason_of(tracker: Tracker, customer_vip: bool) -> str:
 
 
 async def order_in_context(services: Services, tracker: Tracker) -> Order | None:
-    order_id = slot_text(tracker, Slot.ORDER_ID)
-    if not order_id:
-        return None
-    try:
-        return await services.orders.get(order_id)
-    except NotFound:
-        return None
+    """The order the conversation is about, if the customer may see it (else it stays out of the context)."""
+    return await order_if_visible(services, tracker, slot_text(tracker, Slot.ORDER_ID))
 
 
 async def context_package(services: Services, tracker: Tracker, reason: str) -> tuple[ContextPackage, str | None]:
@@ -98,13 +95,12 @@ async def context_package(services: Services, tracker: Tracker, reason: str) -> 
     topic = next((t.intent for t in reversed(conversation) if t.speaker == "user" and t.intent not in
                   ("request_human", "affirm", "deny", "nlu_fallback", "")), "")
     slots = {k: v for k, v in tracker.current_slot_values().items()
-             if v is not None and k not in (Slot.SESSION_METADATA, HANDOFF_ACTIVE, HANDOFF_SESSION, Slot.REQUESTED)}
+             if v is not None and k not in HIDDEN_SLOTS}
     recent, open_tickets = [], []
     if customer is not None:
         recent = [{"order_id": o.id, "summary": o.summary, "status": o.status.value,
                    "created_at": o.created_at.isoformat()} for o in await services.orders.recent(customer.id)]
-    tickets = await asyncio.to_thread(services.tickets.open_for, customer.id if customer else None,
-                                      None if customer else tracker.sender_id)
+    tickets = await customer_tickets(services, tracker)
     open_tickets = [{"number": t.number, "category": t.category, "status": t.status.value,
                      "department": t.department} for t in tickets]
     profile: dict[str, Any] = {}

@@ -24,7 +24,7 @@ class ValidateInvoiceForm(OrderSlotValidation):
     def name(self) -> str:
         return "validate_invoice_form"
 
-    async def required_slots(
+    async def task_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
         title = slot_text(tracker, Slot.INVOICE_TITLE)

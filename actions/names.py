@@ -29,6 +29,16 @@ class Slot:
     PREFERRED_TIME = "preferred_time"
     REQUESTED = "requested_slot"
     SESSION_METADATA = "session_started_metadata"
+    CUSTOMER_VIP = "customer_vip"
+    # Who the customer is (set only by actions, from proofs; never from what a customer types)
+    IDENTITY_PROOF = "identity_proof"
+    VERIFIED_ORDER = "verified_order"
+    IDENTITY_SEEN = "identity_seen"
+    # Asking for a proof
+    VERIFY_PHONE = "verify_phone"
+    VERIFY_CODE = "verify_code"
+    PHONE_LAST4 = "phone_last4"
+    PENDING_TASK = "pending_task"
 
 
 class Intent:
@@ -46,6 +56,7 @@ class Form:
     RETURN = "return_form"
     INVOICE = "invoice_form"
     REPAIR = "repair_form"
+    IDENTITY = "identity_form"
 
 
 # Slots each form owns (cleared when the form is stopped); order_id stays as context.
@@ -58,7 +69,10 @@ FORM_SLOTS: dict[str, tuple[str, ...]] = {
     Form.REPAIR: (Slot.FAULT_DESCRIPTION, Slot.CONTACT_PHONE, Slot.PREFERRED_TIME),
     "register_form": ("issue_description",),
     "ticket_note_form": ("ticket_note",),
+    "identity_form": (Slot.PENDING_TASK,),
 }
+# Cleared whenever any form stops: a half-finished proof must not linger into the next task.
+PROOF_SLOTS = (Slot.VERIFY_PHONE, Slot.VERIFY_CODE, Slot.PHONE_LAST4)
 
 
 class Offer:
@@ -86,8 +100,6 @@ class Response:
     ORDER_NOT_FOUND = "utter_order_not_found"
     ORDER_NOT_YOURS = "utter_order_not_yours"
     WAYBILL_NOT_FOUND = "utter_waybill_not_found"
-    PHONE_NOT_FOUND = "utter_phone_not_found"
-    PHONE_NO_RECENT_ORDERS = "utter_phone_no_recent_orders"
     ORDER_PICKED = "utter_order_picked"
     ORDER_MATCHED = "utter_order_matched"
 
@@ -144,13 +156,31 @@ class Response:
     PRODUCT_SPECS = "utter_product_specs"
     PRODUCT_OVERVIEW = "utter_product_overview"
     PROFILE = "utter_profile"
-    PROFILE_UNKNOWN = "utter_profile_unknown"
+
+    ASK_VERIFY_CODE = "utter_ask_verify_code"
+    ASK_PHONE_LAST4 = "utter_ask_phone_last4"  # asked by the order forms of an anonymous customer
+    VERIFY_CODE_SENT = "utter_verify_code_sent"
+    VERIFY_TOO_SOON = "utter_verify_too_soon"
+    VERIFY_PHONE_INVALID = "utter_verify_phone_invalid"
+    VERIFY_CODE_FORMAT = "utter_verify_code_format"
+    VERIFY_CODE_WRONG = "utter_verify_code_wrong"
+    VERIFY_CODE_EXPIRED = "utter_verify_code_expired"
+    VERIFIED = "utter_verified"
+    PROOF_NEEDED = "utter_proof_needed"
+    LAST4_WRONG = "utter_phone_last4_wrong"
+    LAST4_LOCKED = "utter_phone_last4_locked"
+    LAST4_FORMAT = "utter_phone_last4_format"
+    TICKET_NOT_FOUND = "utter_ticket_not_found"
 
     COMPLAINT_ACK = "utter_complaint_ack"
     RATING_THANKS = "utter_rating_thanks"
     RATING_SORRY = "utter_rating_sorry"
     ASK_RATING = "utter_ask_rating"
 
+
+# Said by channels themselves, before a message reaches Rasa (connectors/gate.py)
+MESSAGE_TOO_LONG = "utter_message_too_long"
+TOO_MANY_MESSAGES = "utter_too_many_messages"
 
 # Responses uttered by Rasa's own default actions rather than named in stories.
 DEFAULT_ACTION_RESPONSES = frozenset({"utter_default", "utter_ask_rephrase"})

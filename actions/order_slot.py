@@ -13,11 +13,12 @@ from rasa_sdk.types import DomainDict
 from actions.base import ServiceAction, ServiceFormValidation, slot_text
 from actions.context import current_customer, entity, md, order_button
 from actions.deps import Services
+from actions.identity import ProofSlots, identity_of, proof_slots
 from actions.names import Form, Response, Slot
-from service.errors import NotAllowed, NotFound
+from service.access import AccessDenied
+from service.errors import NotFound
 from service.models import Order
 from service.orders import Purpose, fits, normalise_order_id
-from service.privacy import mask_phone
 
 FORM_PURPOSE = {
     Form.CHANGE_ADDRESS: Purpose.CHANGE_ADDRESS,
@@ -36,16 +37,38 @@ def purpose_of(tracker: Tracker, form: str | None = None) -> Purpose:
     return Purpose(slot_text(tracker, Slot.ORDER_TOPIC) or Purpose.STATUS.value)
 
 
+# What an anonymous customer may ask about one order, with its phone's last 4 digits as proof.
+ANONYMOUS_PURPOSES = frozenset({Purpose.STATUS, Purpose.LOGISTICS})
+
+
 async def candidates(services: Services, customer_id: str, purpose: Purpose) -> list[Order]:
     now = services.clock.now()
     return [o for o in await services.orders.recent(customer_id) if fits(purpose, o, now)]
 
 
-class OrderSlotValidation(ServiceFormValidation):
-    """`extract_order_id` / `validate_order_id` shared by the forms that need an order."""
+class OrderSlotValidation(ProofSlots, ServiceFormValidation):
+    """`extract_order_id` / `validate_order_id` shared by the forms that need an order, and the proof
+    those forms ask for first when the customer is not proven (see actions/identity.py)."""
 
     def form_name(self) -> str:
         return self.name().replace("validate_", "", 1)
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        anonymous_ok = purpose_of(tracker, self.form_name()) in ANONYMOUS_PURPOSES
+        proof = proof_slots(identity_of(tracker), anonymous_ok, tracker)
+        if proof is None:
+            return await self.task_slots(domain_slots, dispatcher, tracker, domain)
+        if proof[0] == Slot.ORDER_ID:  # anonymous order lookup: the order, then its phone's digits
+            return proof
+        return proof + [s for s in domain_slots if s not in proof]
+
+    async def task_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        """The form's own questions once the customer's proof is enough (forms override this)."""
+        return domain_slots
 
     async def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -53,52 +76,33 @@ class OrderSlotValidation(ServiceFormValidation):
         if tracker.get_slot(Slot.ORDER_ID) or entity(tracker, "order_id"):
             return {}
         requested = tracker.get_slot(Slot.REQUESTED)
-        if requested not in (None, Slot.ORDER_ID):
+        if requested not in (None, Slot.ORDER_ID, Slot.VERIFY_CODE):
             return {}
         services = self.services
         waybill = entity(tracker, "waybill")
-        if waybill:
+        if waybill and requested != Slot.VERIFY_CODE:
             try:
                 order = await services.orders.by_waybill(waybill)
             except NotFound:
                 dispatcher.utter_message(response=Response.WAYBILL_NOT_FOUND, waybill=waybill)
                 return {}
             return {Slot.ORDER_ID: order.id}
-        phone = entity(tracker, "phone")
-        if phone:
-            return await self._from_phone(dispatcher, tracker, phone)
-        customer, events = await current_customer(services, tracker)
+        customer, _ = await current_customer(services, tracker)
         if customer is None:
             return {}
-        found: dict[str, Any] = {e["name"]: e["value"] for e in events}
         product = entity(tracker, "product")
-        if product:
+        if product and requested != Slot.VERIFY_CODE:
             matches = await services.orders.mentioned(customer.id, product, entity(tracker, "time_ref") or "")
             if matches:
                 order = matches[0]
                 dispatcher.utter_message(response=Response.ORDER_MATCHED, date=md(order.created_at.date()),
                                          product=order.items[0].product_name, order_id=order.id)
-                return {**found, Slot.ORDER_ID: order.id}
-        if requested is None:  # activation: pick the only order that fits, if there is one
+                return {Slot.ORDER_ID: order.id}
+        if requested in (None, Slot.VERIFY_CODE):  # just started or just proven: the only order that fits
             fitting = await candidates(services, customer.id, purpose_of(tracker, self.form_name()))
             if len(fitting) == 1:
-                return {**found, Slot.ORDER_ID: fitting[0].id}
-        return found
-
-    async def _from_phone(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, phone: str
-    ) -> dict[str, Any]:
-        try:
-            lookup = await self.services.orders.by_phone(phone)
-        except NotFound:
-            dispatcher.utter_message(response=Response.PHONE_NOT_FOUND, phone=mask_phone(phone))
-            return {}
-        if not lookup.candidates:
-            dispatcher.utter_message(response=Response.PHONE_NO_RECENT_ORDERS, phone=mask_phone(phone))
-            return {Slot.CUSTOMER_ID: lookup.customer_id}
-        if lookup.order is not None:
-            return {Slot.CUSTOMER_ID: lookup.customer_id, Slot.ORDER_ID: lookup.order.id}
-        return {Slot.CUSTOMER_ID: lookup.customer_id}
+                return {Slot.ORDER_ID: fitting[0].id}
+        return {}
 
     async def validate_order_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -109,25 +113,27 @@ class OrderSlotValidation(ServiceFormValidation):
         if not order_id:
             dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=str(value))
             return {Slot.ORDER_ID: None}
-        customer_id = slot_text(tracker, Slot.CUSTOMER_ID) or None
+        identity = identity_of(tracker)
+        if not identity.proven:
+            return {Slot.ORDER_ID: order_id}  # checked with the proof: saying "no such order" would help guessing
         try:
-            await self.services.orders.get_for(order_id, customer_id)
+            await self.services.orders.get_for(order_id, identity)
         except NotFound:
             dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=order_id)
             return {Slot.ORDER_ID: None}
-        except NotAllowed:
+        except AccessDenied:
             dispatcher.utter_message(response=Response.ORDER_NOT_YOURS, order_id=order_id)
             return {Slot.ORDER_ID: None}
         return {Slot.ORDER_ID: order_id}
 
     async def current_order(self, tracker: Tracker) -> Order | None:
-        """The validated order in the slot (None before one is chosen)."""
+        """The validated order in the slot, when the customer owns it (None before one is chosen)."""
         order_id = slot_text(tracker, Slot.ORDER_ID)
         if not order_id:
             return None
         try:
-            return await self.services.orders.get(order_id)
-        except NotFound:
+            return await self.services.orders.get_for(order_id, identity_of(tracker))
+        except (NotFound, AccessDenied):
             return None
 
 
@@ -155,11 +161,11 @@ class ValidateOrderLookupForm(OrderSlotValidation):
     def name(self) -> str:
         return "validate_order_lookup_form"
 
-    async def required_slots(
+    async def task_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
         # A refund number in the question is enough on its own to answer it.
-        if slot_text(tracker, Slot.ORDER_TOPIC) == Purpose.REFUND.value and entity(tracker, "refund_id"):
+        if slot_text(tracker, Slot.ORDER_TOPIC) == Purpose.REFUND.value and slot_text(tracker, Slot.REFUND_ID):
             return []
         return domain_slots
 

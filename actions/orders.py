@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, slot_text
-from actions.context import current_customer, entity, load_order, md
+from actions.context import entity, load_order, md
 from actions.deps import Services
-from actions.names import Response, Slot
-from actions.order_slot import ActionAskOrderId
+from actions.identity import identity_of, need_for
+from actions.names import Form, Response, Slot
+from actions.order_slot import ANONYMOUS_PURPOSES, ActionAskOrderId
 from actions.products import answer_product
 from actions.refunds import answer_refund
+from service.access import AccessDenied, Need
 from service.errors import NotAllowed, NotFound
+from service.identity import Identity
 from service.models import Order, OrderStatus
-from service.privacy import mask_phone
+from service.orders import Purpose
 
 LATE_SHIPMENT_DAYS = 2
 
@@ -58,9 +61,9 @@ async def say_logistics(services: Services, dispatcher: CollectingDispatcher, or
         dispatcher.utter_message(response="utter_logistics_eta", eta=md(tracking.eta))
 
 
-async def say_urge(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
+async def say_urge(services: Services, dispatcher: CollectingDispatcher, order: Order, identity: Identity) -> None:
     try:
-        receipt = await services.orders.urge(order.id)
+        receipt = await services.orders.urge(order.id, identity)
     except NotAllowed:
         dispatcher.utter_message(response=Response.URGE_NOT_APPLICABLE, order_id=order.id,
                                  status=order.status.value)
@@ -80,7 +83,7 @@ class ActionOrderStatus(ServiceAction):
         return "action_order_status"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        order = await load_order(self.services, dispatcher, tracker)
+        order = await load_order(self.services, dispatcher, tracker, Need.STATUS)
         if order:
             await say_status(self.services, dispatcher, order)
         return []
@@ -91,7 +94,7 @@ class ActionCheckLogistics(ServiceAction):
         return "action_check_logistics"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        order = await load_order(self.services, dispatcher, tracker)
+        order = await load_order(self.services, dispatcher, tracker, Need.STATUS)
         if order:
             await say_logistics(self.services, dispatcher, order)
         return []
@@ -104,55 +107,35 @@ class ActionUrgeDelivery(ServiceAction):
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         order = await load_order(self.services, dispatcher, tracker)
         if order:
-            await say_urge(self.services, dispatcher, order)
+            await say_urge(self.services, dispatcher, order, identity_of(tracker))
         return []
 
 
 class ActionHandleInform(ServiceAction):
-    """A piece of information outside any form: an order reference answers the last order
-    question again for that order; a product gets product info; anything else is acknowledged."""
+    """A piece of information outside any form: an order reference answers the last order question
+    again for that order (after the proof it needs); a phone number starts a proof by SMS code; a
+    refund number or a product gets its answer; anything else is acknowledged."""
 
     def name(self) -> str:
         return "action_handle_inform"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         services = self.services
-        events: list[EventType] = []
+        identity = identity_of(tracker)
         order_id = entity(tracker, "order_id")
         waybill = entity(tracker, "waybill")
-        phone = entity(tracker, "phone")
         if not order_id and waybill:
             try:
                 order_id = (await services.orders.by_waybill(waybill)).id
             except NotFound:
                 dispatcher.utter_message(response=Response.WAYBILL_NOT_FOUND, waybill=waybill)
                 return []
-        if not order_id and phone:
-            customer = await services.customers.by_phone(phone)
-            if customer is None:
-                dispatcher.utter_message(response=Response.PHONE_NOT_FOUND, phone=mask_phone(phone))
-                return []
-            events.append(SlotSet(Slot.CUSTOMER_ID, customer.id))
-            return events + await ActionAskOrderId(services).handle(dispatcher, tracker, domain)
+        if not order_id and entity(tracker, "phone"):
+            if identity.proven:  # a number is no reason to look at anyone else's orders
+                return await ActionAskOrderId(services).handle(dispatcher, tracker, domain)
+            return [FollowupAction(Form.IDENTITY)]  # the form sends the code to that number and asks for it
         if order_id:
-            order_id = order_id.upper()
-            customer, events = await current_customer(services, tracker)
-            try:
-                order = await services.orders.get_for(order_id, customer.id if customer else None)
-            except NotFound:
-                dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=order_id)
-                return events
-            except NotAllowed:
-                dispatcher.utter_message(response=Response.ORDER_NOT_YOURS, order_id=order_id)
-                return events
-            topic = slot_text(tracker, Slot.ORDER_TOPIC)
-            if topic == "logistics":
-                await say_logistics(services, dispatcher, order)
-            elif topic == "urge":
-                await say_urge(services, dispatcher, order)
-            else:
-                await say_status(services, dispatcher, order)
-            return events + [SlotSet(Slot.ORDER_ID, order.id)]
+            return await self.answer_order(dispatcher, tracker, order_id.upper(), identity)
         refund_id = entity(tracker, "refund_id")
         if refund_id:
             return await answer_refund(services, dispatcher, tracker, refund_id)
@@ -160,6 +143,30 @@ class ActionHandleInform(ServiceAction):
             return await answer_product(services, dispatcher, tracker)
         dispatcher.utter_message(response=Response.INFORM_ACK)
         return []
+
+    async def answer_order(self, dispatcher: CollectingDispatcher, tracker: Tracker, order_id: str,
+                           identity: Identity) -> list[EventType]:
+        services = self.services
+        topic = Purpose(slot_text(tracker, Slot.ORDER_TOPIC) or Purpose.STATUS.value)
+        try:
+            order = await services.orders.get_for(order_id, identity, need_for(topic in ANONYMOUS_PURPOSES))
+        except NotFound:
+            if not identity.proven:  # checked with the proof, like any anonymous order reference
+                return [SlotSet(Slot.ORDER_ID, order_id), FollowupAction(Form.ORDER_LOOKUP)]
+            dispatcher.utter_message(response=Response.ORDER_NOT_FOUND, order_id=order_id)
+            return []
+        except AccessDenied as denied:
+            if denied.code == "not_owner":
+                dispatcher.utter_message(response=Response.ORDER_NOT_YOURS, order_id=order_id)
+                return []
+            return [SlotSet(Slot.ORDER_ID, order_id), FollowupAction(Form.ORDER_LOOKUP)]  # asks for the proof
+        if topic is Purpose.LOGISTICS:
+            await say_logistics(services, dispatcher, order)
+        elif topic is Purpose.URGE:
+            await say_urge(services, dispatcher, order, identity)
+        else:
+            await say_status(services, dispatcher, order)
+        return [SlotSet(Slot.ORDER_ID, order.id)]
 
 
 class ActionSwitchOrder(ServiceAction):

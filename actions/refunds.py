@@ -7,11 +7,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.base import ServiceAction
+from actions.base import ServiceAction, slot_text
 from actions.context import entity, load_order, md
 from actions.deps import Services
+from actions.identity import ask_proof_for, identity_of
 from actions.names import Response, Slot
 from actions.tickets import open_ticket
+from service.access import AccessDenied
 from service.errors import NotAllowed, NotFound
 from service.models import Refund, RefundStatus, yuan
 from service.tickets.rules import Category
@@ -43,7 +45,7 @@ def say_refund(services: Services, dispatcher: CollectingDispatcher, refund: Ref
 async def follow_up_overdue(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker,
                             refund: Refund) -> list[EventType]:
     """An overdue refund becomes a ticket for 财务 (or updates the open one)."""
-    order = await services.orders.get(refund.order_id)
+    order = await services.orders.get_for(refund.order_id, identity_of(tracker))
     detail = f"退款单 {refund.id} {yuan(refund.amount)} 超过预计到账时间仍未退回"
     created = await open_ticket(services, dispatcher, tracker, Category.REFUND, order, detail=detail)
     return [SlotSet(Slot.TICKET_ID, created.ticket.number)]
@@ -51,14 +53,21 @@ async def follow_up_overdue(services: Services, dispatcher: CollectingDispatcher
 
 async def answer_refund(services: Services, dispatcher: CollectingDispatcher, tracker: Tracker,
                         refund_id: str) -> list[EventType]:
+    """A refund by its number, for the owner of its order; asks for a proof first when nobody is proven."""
+    done: list[EventType] = [SlotSet(Slot.REFUND_ID, None)]
     try:
-        refund = await services.refunds.get(refund_id)
+        refund = await services.refunds.get_for(refund_id, identity_of(tracker))
+    except AccessDenied as denied:
+        if denied.code == "not_owner":
+            dispatcher.utter_message(response=Response.REFUND_ID_NOT_FOUND, refund_id=refund_id.upper())
+            return done
+        return [SlotSet(Slot.REFUND_ID, refund_id.upper())] + ask_proof_for(dispatcher, "refund_status")
     except NotFound:
         dispatcher.utter_message(response=Response.REFUND_ID_NOT_FOUND, refund_id=refund_id.upper())
-        return []
+        return done
     if say_refund(services, dispatcher, refund):
-        return await follow_up_overdue(services, dispatcher, tracker, refund)
-    return []
+        return done + await follow_up_overdue(services, dispatcher, tracker, refund)
+    return done
 
 
 class ActionRefundStatus(ServiceAction):
@@ -67,7 +76,7 @@ class ActionRefundStatus(ServiceAction):
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         services = self.services
-        refund_id = entity(tracker, "refund_id")
+        refund_id = entity(tracker, "refund_id") or slot_text(tracker, Slot.REFUND_ID)
         if refund_id:
             return await answer_refund(services, dispatcher, tracker, refund_id)
         order = await load_order(services, dispatcher, tracker)
@@ -90,7 +99,7 @@ class ActionPriceProtection(ServiceAction):
         if order is None:
             return []
         try:
-            drop, refund = await self.services.refunds.price_protect(order)
+            drop, refund = await self.services.refunds.price_protect(order, identity_of(tracker))
         except NotAllowed as refused:
             dispatcher.utter_message(response=PRICE_PROTECTION_RESPONSES.get(refused.code, Response.PRICE_PROTECTION_NO_DROP),
                                      order_id=order.id, status=order.status.value)

@@ -29,7 +29,7 @@ class ValidateReturnForm(OrderSlotValidation):
     def name(self) -> str:
         return "validate_return_form"
 
-    async def required_slots(
+    async def task_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
         order = await self.current_order(tracker)

@@ -12,9 +12,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, ServiceFormValidation, slot_text
-from actions.context import channel_of, current_customer, entity, latest_intent, latest_text, transcript
+from actions.context import channel_of, current_customer, entity, latest_intent, latest_text, order_if_visible, transcript
 from actions.deps import Services
+from actions.identity import ask_proof_for, identity_of
 from actions.names import Offer, Slot
+from service.access import AccessDenied, check_ticket, may_see_ticket
 from service.errors import NotFound
 from service.models import Order
 from service.tickets.drafting import customer_words, draft_from_conversation
@@ -69,16 +71,26 @@ async def open_ticket(
 
 
 async def customer_tickets(services: Services, tracker: Tracker) -> list[Ticket]:
-    customer, _ = await current_customer(services, tracker)
-    customer_id = customer.id if customer else None
-    return await asyncio.to_thread(services.tickets.open_for, customer_id, None if customer_id else tracker.sender_id)
+    """The open tickets the customer may see: their account's, or (anonymous) this conversation's."""
+    identity = identity_of(tracker)
+    customer_id = identity.customer_id if identity.proven else None
+    found = await asyncio.to_thread(services.tickets.open_for, customer_id, None if customer_id else tracker.sender_id)
+    return [t for t in found if may_see_ticket(identity, tracker.sender_id, t)]
 
 
-async def find_ticket(services: Services, number: str) -> Ticket | None:
+async def find_ticket(services: Services, tracker: Tracker, number: str) -> Ticket | None:
+    """The ticket by number, if the customer may see it (AccessDenied "proof_needed" when a proof would help)."""
     try:
-        return await asyncio.to_thread(services.tickets.get, number)
+        ticket = await asyncio.to_thread(services.tickets.get, number)
     except NotFound:
         return None
+    try:
+        check_ticket(identity_of(tracker), tracker.sender_id, ticket)
+    except AccessDenied as denied:
+        if denied.code == "proof_needed":
+            raise
+        return None  # someone else's: as if it did not exist
+    return ticket
 
 
 class ActionTicketStatus(ServiceAction):
@@ -89,9 +101,13 @@ class ActionTicketStatus(ServiceAction):
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         services = self.services
-        number = entity(tracker, "ticket_id")
+        number = entity(tracker, "ticket_id") or (slot_text(tracker, Slot.TICKET_ID)
+                                                   if tracker.get_slot(Slot.PENDING_TASK) else "")
         if number:
-            ticket = await find_ticket(services, number)
+            try:
+                ticket = await find_ticket(services, tracker, number)
+            except AccessDenied:
+                return [SlotSet(Slot.TICKET_ID, number.upper())] + ask_proof_for(dispatcher, "query_ticket_status")
             if ticket is None:
                 dispatcher.utter_message(response="utter_ticket_not_found", number=number.upper())
                 return []
@@ -100,6 +116,8 @@ class ActionTicketStatus(ServiceAction):
             dispatcher.utter_message(response="utter_ticket_detail", latest=latest, **ticket_values(ticket))
             return [SlotSet(Slot.TICKET_ID, ticket.number)]
         open_tickets = await customer_tickets(services, tracker)
+        if not open_tickets and not identity_of(tracker).proven:
+            return ask_proof_for(dispatcher, "query_ticket_status")  # the account's tickets need a proof
         if not open_tickets:
             dispatcher.utter_message(response="utter_ticket_none")
             return []
@@ -143,12 +161,7 @@ class ActionRegisterIssue(ServiceAction):
         description = slot_text(tracker, "issue_description")
         if not description:
             return []
-        order = None
-        if slot_text(tracker, Slot.ORDER_ID):
-            try:
-                order = await self.services.orders.get(slot_text(tracker, Slot.ORDER_ID))
-            except NotFound:
-                order = None
+        order = await order_if_visible(self.services, tracker, slot_text(tracker, Slot.ORDER_ID))
         created = await open_ticket(self.services, dispatcher, tracker, Category.REGISTERED, order, description)
         return [SlotSet("issue_description", None), SlotSet(Slot.TICKET_ID, created.ticket.number)]
 
@@ -194,7 +207,10 @@ class ActionAddTicketInfo(ServiceAction):
         services = self.services
         events: list[EventType] = [SlotSet("ticket_note", None)]
         number = entity(tracker, "ticket_id") or slot_text(tracker, Slot.TICKET_ID)
-        ticket = await find_ticket(services, number) if number else None
+        try:
+            ticket = await find_ticket(services, tracker, number) if number else None
+        except AccessDenied:
+            ticket = None
         if ticket is None or not ticket.status.is_open:
             open_tickets = await customer_tickets(services, tracker)
             ticket = open_tickets[0] if open_tickets else None
@@ -209,8 +225,13 @@ class ActionAddTicketInfo(ServiceAction):
         return events + [SlotSet(Slot.TICKET_ID, ticket.number)]
 
 
-def external_ticket(tracker: Tracker) -> str:
-    return entity(tracker, "ticket_id") or slot_text(tracker, Slot.TICKET_ID)
+async def desk_ticket(services: Services, tracker: Tracker) -> Ticket | None:
+    """The ticket the desk's message is about, if it is this conversation's or its customer's."""
+    number = entity(tracker, "ticket_id") or slot_text(tracker, Slot.TICKET_ID)
+    try:
+        return await find_ticket(services, tracker, number) if number else None
+    except AccessDenied:
+        return None
 
 
 class ActionAskResolutionConfirmation(ServiceAction):
@@ -220,7 +241,7 @@ class ActionAskResolutionConfirmation(ServiceAction):
         return "action_ask_resolution_confirmation"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        ticket = await find_ticket(self.services, external_ticket(tracker))
+        ticket = await desk_ticket(self.services, tracker)
         if ticket is None:
             return []
         trail = await asyncio.to_thread(self.services.tickets.trail, ticket.number)
@@ -273,5 +294,5 @@ class ActionAskTicketRating(ServiceAction):
         return "action_ask_ticket_rating"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        ticket = await find_ticket(self.services, external_ticket(tracker))
+        ticket = await desk_ticket(self.services, tracker)
         return await ask_rating(dispatcher, self.services, ticket) if ticket else []

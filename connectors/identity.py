@@ -1,59 +1,46 @@
-"""Customer identity claims in channel metadata, verified before Rasa sees them.
+"""The identity check in front of every channel: claims in a message's metadata, verified before Rasa sees them.
 
-A page or app that knows the logged-in customer sends `customer_id` (or `phone`) in the
-message metadata, with `identity_hash` = hex HMAC-SHA256(IDENTITY_SECRET, the claimed value)
-computed by the shop's backend (the same scheme as Chatwoot's identity validation). When
-IDENTITY_SECRET is set, a claim without a valid hash is dropped and the conversation goes on
-anonymously; when it is not set (the embedded demo), claims are trusted.
+A page or app that knows the logged-in customer sends `customer_id` (or `phone`), `identity_expires` and
+`identity_hash` (see service/identity.py for the scheme). The channel keeps nothing of that as it came:
+it removes every identity key and, when the signature holds (or, in embedded mode without
+IDENTITY_SECRET, for a plain claim), adds its own `identity` entry that the actions trust.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
-
+from service.identity import check_claim, without_identity
 from service.logs import log_event
-from service.settings import get_settings
+from service.settings import Settings
 
 logger = logging.getLogger(__name__)
-
-CLAIMS = ("customer_id", "phone")
-HASH_KEY = "identity_hash"
+VERIFIED_KEY = "identity"
 
 
-def identity_hash(secret: str, claimed: str) -> str:
-    return hmac.new(secret.encode("utf-8"), claimed.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def verify_claims(metadata: Mapping[str, Any] | None, secret: str | None) -> dict[str, Any]:
-    """The metadata with unverifiable identity claims removed (and the hash never kept)."""
-    cleaned = dict(metadata or {})
-    given_hash = str(cleaned.pop(HASH_KEY, "") or "")
-    claimed = next((str(cleaned[key]) for key in CLAIMS if cleaned.get(key)), None)
-    if claimed is None or secret is None:
-        return cleaned
-    if given_hash and hmac.compare_digest(identity_hash(secret, claimed), given_hash):
-        return cleaned
-    for key in CLAIMS:
-        cleaned.pop(key, None)
-    log_event(logger, "identity_claim_rejected", logging.WARNING, reason="bad_hash" if given_hash else "no_hash")
+def verified_metadata(metadata: Mapping[str, Any] | None, secret: str | None, max_ttl_s: int,
+                      now: Callable[[], float] = time.time) -> dict[str, Any]:
+    """The metadata with its identity claim checked: the claim's keys removed, a checked `identity` added."""
+    verdict = check_claim(metadata, secret, now(), max_ttl_s)
+    cleaned = without_identity(metadata)
+    if verdict.claim is not None:
+        cleaned[VERIFIED_KEY] = verdict.claim.as_metadata()
+    elif verdict.problem:
+        log_event(logger, "identity_claim_rejected", logging.WARNING, reason=verdict.problem)
     return cleaned
 
 
-OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+_announced = False
 
 
-def verifying(on_new_message: OnNewMessage, secret: str | None = None) -> OnNewMessage:
-    """Wrap Rasa's message handler so every message's identity claims are checked first."""
-
-    async def handler(message: UserMessage) -> Any:
-        key = secret if secret is not None else get_settings().identity_secret
-        message.metadata = verify_claims(message.metadata, key)
-        return await on_new_message(message)
-
-    return handler
+def announce_trust_mode(settings: Settings) -> None:
+    """Say once at start-up when plain identity claims are trusted (embedded mode without IDENTITY_SECRET)."""
+    global _announced
+    if settings.identity_secret is None and not _announced:
+        _announced = True
+        log_event(logger, "identity_claims_trusted", logging.WARNING,
+                  hint="IDENTITY_SECRET is unset: customer_id in message metadata is believed as sent; "
+                       "set it so that only claims signed by the shop count (scaled mode requires it)")

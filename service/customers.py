@@ -1,15 +1,11 @@
-"""Who the customer is: identity from channel metadata, profile for greetings and context."""
+"""The customer's profile, for greetings, the profile answer and the agents' context."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
+from service.access import check_profile
 from service.backends.base import Backends
+from service.identity import Identity
 from service.models import Customer
-
-_PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
 class CustomerService:
@@ -19,19 +15,12 @@ class CustomerService:
     async def get(self, customer_id: str) -> Customer | None:
         return await self._b.customers.get_customer(customer_id)
 
-    async def identify(self, metadata: Mapping[str, Any] | None) -> Customer | None:
-        """The customer named by the channel's metadata (`customer_id` or `phone`), if known."""
-        if not metadata:
+    async def of(self, identity: Identity) -> Customer | None:
+        """The proven customer's record; None when nobody is proven (never a customer someone only named)."""
+        if not identity.proven or not identity.customer_id:
             return None
-        customer_id = str(metadata.get("customer_id") or "").strip()
-        if customer_id:
-            found = await self._b.customers.get_customer(customer_id)
-            if found:
-                return found
-        phone = str(metadata.get("phone") or "").strip()
-        if _PHONE.match(phone):
-            return await self._b.customers.find_by_phone(phone)
-        return None
+        return await self._b.customers.get_customer(identity.customer_id)
 
-    async def by_phone(self, phone: str) -> Customer | None:
-        return await self._b.customers.find_by_phone(phone)
+    async def profile(self, identity: Identity) -> Customer | None:
+        """The profile, for its owner only (access.AccessDenied otherwise)."""
+        return await self._b.customers.get_customer(check_profile(identity))

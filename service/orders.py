@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
+from service.access import Need, check_order
 from service.addresses import parse_address
 from service.backends.base import Backends
 from service.clock import Clock
 from service.errors import NotAllowed, NotFound
+from service.identity import Identity
 from service.models import Address, Order, OrderStatus, UrgeReceipt
 from service.policy import PRICE_PROTECTION_DAYS, RECENT_ORDER_DAYS, RECENT_ORDER_LIMIT
 from service.timeparse import purchase_window
@@ -69,15 +70,6 @@ def rank_mentioned(
     return [s[3] for s in scored]
 
 
-@dataclass(frozen=True)
-class Lookup:
-    """The result of resolving what the customer gave us into orders."""
-
-    order: Order | None = None
-    candidates: tuple[Order, ...] = ()
-    customer_id: str | None = None
-
-
 class OrderService:
     def __init__(self, backends: Backends, clock: Clock) -> None:
         self._b = backends
@@ -89,11 +81,10 @@ class OrderService:
             raise NotFound("order", order_id)
         return order
 
-    async def get_for(self, order_id: str, customer_id: str | None) -> Order:
-        """The order, provided it belongs to the identified customer (when one is known)."""
+    async def get_for(self, order_id: str, identity: Identity, need: Need = Need.OWNER) -> Order:
+        """The order, if `identity` may see it for `need` (access.AccessDenied otherwise)."""
         order = await self.get(order_id)
-        if customer_id and order.customer_id != customer_id:
-            raise NotAllowed("not_owner")
+        check_order(identity, order, need)
         return order
 
     async def recent(self, customer_id: str) -> list[Order]:
@@ -107,22 +98,13 @@ class OrderService:
             raise NotFound("waybill", waybill)
         return order
 
-    async def by_phone(self, phone: str) -> Lookup:
-        """The customer with this phone and their recent orders (one order → chosen)."""
-        customer = await self._b.customers.find_by_phone(phone)
-        if customer is None:
-            raise NotFound("customer", phone)
-        orders = await self.recent(customer.id)
-        chosen = orders[0] if len(orders) == 1 else None
-        return Lookup(order=chosen, candidates=tuple(orders), customer_id=customer.id)
-
     async def mentioned(self, customer_id: str, product_text: str, time_text: str = "") -> list[Order]:
         """"我上周买的耳机" → the customer's matching orders, best first."""
         orders = await self._b.orders.recent_orders(customer_id, limit=20)
         return rank_mentioned(orders, product_text, time_text, self._clock.now())
 
-    async def change_address(self, order_id: str, text: str) -> Order:
-        order = await self.get(order_id)
+    async def change_address(self, order_id: str, text: str, identity: Identity) -> Order:
+        order = await self.get_for(order_id, identity)
         block = address_change_block(order)
         if block:
             raise NotAllowed(block)
@@ -131,15 +113,15 @@ class OrderService:
                       parsed.district, parsed.detail)
         return await self._b.orders.change_address(order_id, new)
 
-    async def cancel(self, order_id: str, reason: str) -> Order:
-        order = await self.get(order_id)
+    async def cancel(self, order_id: str, reason: str, identity: Identity) -> Order:
+        order = await self.get_for(order_id, identity)
         block = cancel_block(order)
         if block:
             raise NotAllowed(block)
         return await self._b.orders.cancel_order(order_id, reason)
 
-    async def urge(self, order_id: str) -> UrgeReceipt:
-        order = await self.get(order_id)
+    async def urge(self, order_id: str, identity: Identity) -> UrgeReceipt:
+        order = await self.get_for(order_id, identity)
         if order.status in (OrderStatus.SIGNED, OrderStatus.CANCELLED, OrderStatus.UNPAID):
             raise NotAllowed(order.status.name.lower())
         return await self._b.orders.urge(order_id)

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from service.access import Need, check_order, check_refund
 from service.backends.base import Backends
 from service.clock import Clock
 from service.errors import NotAllowed, NotFound
+from service.identity import Identity
 from service.models import Order, OrderStatus, Refund
 from service.policy import PRICE_PROTECTION_DAYS
 
@@ -63,6 +65,15 @@ class RefundService:
             raise NotFound("refund", refund_id)
         return refund
 
+    async def get_for(self, refund_id: str, identity: Identity) -> Refund:
+        """The refund, for the owner of its order only (access.AccessDenied otherwise)."""
+        refund = await self.get(refund_id)
+        order = await self._b.orders.get_order(refund.order_id)
+        if order is None:
+            raise NotFound("order", refund.order_id)
+        check_refund(identity, refund, order)
+        return refund
+
     async def latest_for_order(self, order_id: str) -> Refund | None:
         refunds = await self._b.refunds.refunds_for_order(order_id)
         return refunds[0] if refunds else None
@@ -71,8 +82,9 @@ class RefundService:
     def expected_by(refund: Refund) -> datetime:
         return add_workdays(refund.created_at, refund.expected_workdays)
 
-    async def price_protect(self, order: Order) -> tuple[PriceDrop, Refund]:
-        """Pay out the price difference once per order."""
+    async def price_protect(self, order: Order, identity: Identity) -> tuple[PriceDrop, Refund]:
+        """Pay out the price difference once per order, to its owner."""
+        check_order(identity, order, Need.OWNER)
         existing = await self._b.refunds.refunds_for_order(order.id)
         if any(r.reason == PRICE_PROTECTION_REASON for r in existing):
             raise NotAllowed("already_done")

@@ -41,7 +41,7 @@ def backends(settings: Settings, clock: Clock) -> Backends:
 
 @pytest.fixture
 def services(backends: Backends, clock: Clock, settings: Settings) -> Services:
-    return build_services(backends, clock, build_ticket_service(settings, clock))
+    return build_services(backends, clock, build_ticket_service(settings, clock), settings=settings)
 
 
 def _postgres_url(database: str) -> str:

@@ -37,6 +37,22 @@ def tracker(
                    {"name": active_loop} if active_loop else {}, "action_listen")
 
 
+def signed_in(customer_id: str, proof: str = "signed") -> dict[str, str]:
+    """The identity slots of a customer proven by `proof` (what the actions set after a proof)."""
+    return {"customer_id": customer_id, "identity_proof": proof}
+
+
+def checked_claim(customer_id: str | None = None, phone: str | None = None, proof: str = "signed",
+                  ref: str = "ref-1") -> dict[str, Any]:
+    """Message metadata as a channel leaves it after checking the page's identity claim."""
+    claim: dict[str, str] = {"proof": proof, "ref": ref}
+    if customer_id:
+        claim["customer_id"] = customer_id
+    if phone:
+        claim["phone"] = phone
+    return {"identity": claim}
+
+
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
     return [m.get("response") or "" for m in dispatcher.messages]
 

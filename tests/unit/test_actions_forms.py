@@ -25,7 +25,7 @@ async def test_keep_the_order_although_the_classifier_says_cancel_order(services
 
 
 async def test_an_unsure_free_text_answer_fills_the_requested_slot(services: Services) -> None:
-    slots = {"order_id": "E202611120004", "requested_slot": "return_reason", "customer_id": "C002"}
+    slots = {"order_id": "E202611120004", "requested_slot": "return_reason", "customer_id": "C002", "identity_proof": "signed"}
     unsure = tracker("裙子开线了", "stop", slots=slots, active_loop="return_form",
                      ranking=[{"name": "stop", "confidence": 0.52}])
     unsure.latest_message["intent"]["confidence"] = 0.52

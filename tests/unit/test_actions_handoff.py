@@ -53,7 +53,7 @@ class FakeDesk:
 
 
 def logistics_conversation():
-    t = tracker("转人工", "request_human", slots={"customer_id": "C001", "order_id": "E202611010001"})
+    t = tracker("转人工", "request_human", slots={"customer_id": "C001", "identity_proof": "signed", "order_id": "E202611010001"})
     t.events[:0] = [
         {"event": "user", "text": "查一下E202611010001的物流", "input_channel": "rest",
          "parse_data": {"intent": {"name": "query_logistics"}, "entities": [{"entity": "order_id", "value": "E202611010001"}]}},

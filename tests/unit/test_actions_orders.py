@@ -8,20 +8,46 @@ from actions.deps import Services
 from actions.greeting import ActionGreet, ActionSessionStart
 from actions.order_slot import ActionAskOrderId, ValidateOrderLookupForm
 from actions.orders import ActionCheckLogistics, ActionHandleInform, ActionOrderStatus, ActionUrgeDelivery
-from tests.trackers import domain, responses, said, slot_events, tracker
+from tests.trackers import checked_claim, domain, responses, said, signed_in, slot_events, tracker
+
+C001 = signed_in("C001")
 
 
 async def test_vip_is_greeted_as_gold_member(services: Services) -> None:
     dispatcher = CollectingDispatcher()
-    events = await ActionGreet(services).run(dispatcher, tracker("你好", "greet", metadata={"customer_id": "C001"}), domain())
+    events = await ActionGreet(services).run(dispatcher, tracker("你好", "greet", metadata=checked_claim("C001")), domain())
     message = said(dispatcher, "utter_greet_vip")
     assert (message["tier"], message["name"]) == ("金卡会员", "张伟")
-    assert slot_events(events) == {"customer_id": "C001", "customer_vip": True}
+    assert slot_events(events) == {"customer_id": "C001", "identity_proof": "signed", "verified_order": None,
+                                   "customer_vip": True, "identity_seen": "ref-1"}
+
+
+async def test_a_claim_the_channel_did_not_check_proves_nothing(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    events = await ActionGreet(services).run(dispatcher, tracker("你好", "greet", metadata={"customer_id": "C001"}),
+                                             domain())
+    assert responses(dispatcher) == ["utter_greet"] and events == []
+    dispatcher = CollectingDispatcher()
+    await ActionGreet(services).run(dispatcher, tracker("你好", "greet", slots={"customer_id": "C001"}), domain())
+    assert responses(dispatcher) == ["utter_greet"]  # a customer id without a proof (an old tracker) is nobody
+
+
+async def test_a_later_proof_replaces_an_earlier_one(services: Services) -> None:
+    t = tracker("你好", "greet", slots=signed_in("C001", "otp"), metadata=checked_claim("C002", ref="ref-2"))
+    dispatcher = CollectingDispatcher()
+    events = await ActionGreet(services).run(dispatcher, t, domain())
+    assert slot_events(events)["customer_id"] == "C002" and responses(dispatcher) == ["utter_greet_known"]
+    # the same claim presented again (the page sends it with every message) is not a new proof
+    t = tracker("你好", "greet", slots={**signed_in("C001", "otp"), "identity_seen": "ref-2"},
+                metadata=checked_claim("C002", ref="ref-2"))
+    dispatcher = CollectingDispatcher()
+    assert await ActionGreet(services).run(dispatcher, t, domain()) == []
+    assert said(dispatcher, "utter_greet_vip")["name"] == "张伟"
 
 
 async def test_regular_and_anonymous_greetings(services: Services) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionGreet(services).run(dispatcher, tracker("你好", "greet", slots={"customer_id": "C002"}), domain())
+    await ActionGreet(services).run(dispatcher, tracker("你好", "greet", slots={"customer_id": "C002", "identity_proof": "signed"}), domain())
     assert responses(dispatcher) == ["utter_greet_known"]
     dispatcher = CollectingDispatcher()
     await ActionGreet(services).run(dispatcher, tracker("你好", "greet"), domain())
@@ -29,7 +55,7 @@ async def test_regular_and_anonymous_greetings(services: Services) -> None:
 
 
 async def test_session_start_identifies_by_phone_metadata(services: Services) -> None:
-    t = tracker(slots={"session_started_metadata": {"phone": "13900139000"}, "order_id": "E202611120004"})
+    t = tracker(slots={"session_started_metadata": checked_claim(phone="13900139000"), "order_id": "E202611120004"})
     events = await ActionSessionStart(services).run(CollectingDispatcher(), t, domain())
     assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
     assert slot_events(events)["customer_id"] == "C002"
@@ -38,7 +64,7 @@ async def test_session_start_identifies_by_phone_metadata(services: Services) ->
 
 async def test_logistics_answer_names_carrier_waybill_and_latest_node(services: Services) -> None:
     dispatcher = CollectingDispatcher()
-    t = tracker("到哪了", "query_logistics", slots={"order_id": "E202611010001"})
+    t = tracker("到哪了", "query_logistics", slots={"order_id": "E202611010001", **C001})
     await ActionCheckLogistics(services).run(dispatcher, t, domain())
     trace = said(dispatcher, "utter_logistics_trace")
     assert (trace["carrier"], trace["waybill"]) == ("顺丰速运", "SF1234567890")
@@ -47,7 +73,7 @@ async def test_logistics_answer_names_carrier_waybill_and_latest_node(services: 
 
 
 async def test_unshipped_order_status_and_logistics(services: Services) -> None:
-    t = tracker("发货了吗", "query_order_status", slots={"order_id": "E202611150002"})
+    t = tracker("发货了吗", "query_order_status", slots={"order_id": "E202611150002", **C001})
     dispatcher = CollectingDispatcher()
     await ActionOrderStatus(services).run(dispatcher, t, domain())
     assert responses(dispatcher) == ["utter_order_status_paid_late"]  # paid 6 days ago
@@ -57,7 +83,7 @@ async def test_unshipped_order_status_and_logistics(services: Services) -> None:
 
 
 async def test_urging_twice_is_escalated(services: Services) -> None:
-    t = tracker("快点发货", "urge_delivery", slots={"order_id": "E202611150002"})
+    t = tracker("快点发货", "urge_delivery", slots={"order_id": "E202611150002", **C001})
     await ActionUrgeDelivery(services).run(CollectingDispatcher(), t, domain())
     dispatcher = CollectingDispatcher()
     await ActionUrgeDelivery(services).run(dispatcher, t, domain())
@@ -65,7 +91,7 @@ async def test_urging_twice_is_escalated(services: Services) -> None:
 
 
 async def test_known_customer_picks_from_recent_orders(services: Services) -> None:
-    t = tracker("查物流", "query_logistics", slots={"customer_id": "C001", "order_topic": "logistics"},
+    t = tracker("查物流", "query_logistics", slots={"customer_id": "C001", "identity_proof": "signed", "order_topic": "logistics"},
                 active_loop="order_lookup_form")
     dispatcher = CollectingDispatcher()
     await ActionAskOrderId(services).run(dispatcher, t, domain())
@@ -84,7 +110,7 @@ async def test_anonymous_customer_is_asked_to_identify(services: Services) -> No
 
 async def test_last_week_earbuds_fill_the_order(services: Services) -> None:
     t = tracker("我上周买的耳机坏了", "repair_request", entities={"product": "耳机", "time_ref": "上周"},
-                slots={"customer_id": "C001"})
+                slots={"customer_id": "C001", "identity_proof": "signed"})
     dispatcher = CollectingDispatcher()
     form = ValidateOrderLookupForm(services)
     extracted = await form.extract_order_id(dispatcher, t, domain())
@@ -97,17 +123,38 @@ async def test_waybill_and_foreign_orders(services: Services) -> None:
     t = tracker("SF1234567890", entities={"waybill": "SF1234567890"}, slots={"requested_slot": "order_id"})
     assert (await form.extract_order_id(CollectingDispatcher(), t, domain()))["order_id"] == "E202611010001"
     dispatcher = CollectingDispatcher()
-    result = await form.validate_order_id("E202611010001", dispatcher, tracker(slots={"customer_id": "C002"}), domain())
+    result = await form.validate_order_id("E202611010001", dispatcher, tracker(slots=signed_in("C002")), domain())
     assert result == {"order_id": None}
     assert responses(dispatcher) == ["utter_order_not_yours"]
     dispatcher = CollectingDispatcher()
-    assert await form.validate_order_id("E209901010001", dispatcher, tracker(), domain()) == {"order_id": None}
+    assert await form.validate_order_id("E209901010001", dispatcher, tracker(slots=C001), domain()) == {"order_id": None}
     assert responses(dispatcher) == ["utter_order_not_found"]
+    # anonymous: no answer about the order until its phone's digits are given (no help in guessing numbers)
+    dispatcher = CollectingDispatcher()
+    assert await form.validate_order_id("E209901010001", dispatcher, tracker(), domain()) == {"order_id": "E209901010001"}
+    assert responses(dispatcher) == []
 
 
 async def test_an_order_id_outside_a_form_answers_the_last_topic(services: Services) -> None:
-    t = tracker("E202611010001", entities={"order_id": "E202611010001"}, slots={"order_topic": "logistics"})
+    t = tracker("E202611010001", entities={"order_id": "E202611010001"}, slots={"order_topic": "logistics", **C001})
     dispatcher = CollectingDispatcher()
     events = await ActionHandleInform(services).run(dispatcher, t, domain())
     assert "utter_logistics_trace" in responses(dispatcher)
     assert slot_events(events)["order_id"] == "E202611010001"
+
+
+async def test_an_anonymous_order_id_outside_a_form_asks_for_its_proof(services: Services) -> None:
+    t = tracker("E202611010001", entities={"order_id": "E202611010001"}, slots={"order_topic": "logistics"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleInform(services).run(dispatcher, t, domain())
+    assert responses(dispatcher) == []  # nothing about the order yet
+    assert {"event": "followup", "timestamp": None, "name": "order_lookup_form"} in events
+    assert slot_events(events)["order_id"] == "E202611010001"
+
+
+async def test_a_typed_phone_number_is_no_proof(services: Services) -> None:
+    t = tracker("13800138000", entities={"phone": "13800138000"})
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleInform(services).run(dispatcher, t, domain())
+    assert "customer_id" not in slot_events(events) and responses(dispatcher) == []
+    assert events == [{"event": "followup", "timestamp": None, "name": "identity_form"}]  # a code is asked for

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 
 from actions.deps import Services
-from service.errors import InvalidInput, NotAllowed, NotFound
+from service.access import AccessDenied, Need
+from service.errors import InvalidInput, NotAllowed
+from service.identity import ANONYMOUS, Identity, Proof
 from service.models import OrderStatus
 from service.orders import Purpose, address_change_block, fits, normalise_order_id
+
+ZHANG = Identity("C001", Proof.SIGNED)
+LI = Identity("C002", Proof.OTP)
 
 
 def test_order_ids_are_found_in_text_and_upper_cased() -> None:
@@ -33,42 +38,59 @@ async def test_recent_orders_and_purpose_filter(services: Services) -> None:
     assert [o.id for o in recent if fits(Purpose.LOGISTICS, o, now)][0] == "E202611010001"
 
 
-async def test_lookup_by_waybill_and_phone(services: Services) -> None:
+async def test_lookup_by_waybill(services: Services) -> None:
     assert (await services.orders.by_waybill("sf1234567890")).id == "E202611010001"
-    lookup = await services.orders.by_phone("13900139000")
-    assert lookup.customer_id == "C002"
-    with pytest.raises(NotFound):
-        await services.orders.by_phone("13000000000")
 
 
 async def test_ownership_is_checked(services: Services) -> None:
-    await services.orders.get_for("E202611010001", "C001")
-    with pytest.raises(NotAllowed):
-        await services.orders.get_for("E202611010001", "C002")
+    await services.orders.get_for("E202611010001", ZHANG)
+    with pytest.raises(AccessDenied, match="not_owner"):
+        await services.orders.get_for("E202611010001", LI)
+    with pytest.raises(AccessDenied, match="proof_needed"):
+        await services.orders.get_for("E202611010001", ANONYMOUS)
+    with pytest.raises(AccessDenied, match="order_proof_needed"):
+        await services.orders.get_for("E202611010001", ANONYMOUS, Need.STATUS)
+    one_order = Identity(proof=Proof.ORDER, order_id="E202611010001")
+    await services.orders.get_for("E202611010001", one_order, Need.STATUS)
+    with pytest.raises(AccessDenied, match="proof_needed"):  # status and logistics, nothing else
+        await services.orders.get_for("E202611010001", one_order)
+    with pytest.raises(AccessDenied):  # and only that order
+        await services.orders.get_for("E202611150002", one_order, Need.STATUS)
+
+
+async def test_nobody_changes_an_order_without_owning_it(services: Services) -> None:
+    for stranger in (ANONYMOUS, LI, Identity(proof=Proof.ORDER, order_id="E202611150002")):
+        with pytest.raises(AccessDenied):
+            await services.orders.cancel("E202611150002", "不想要了", stranger)
+        with pytest.raises(AccessDenied):
+            await services.orders.change_address("E202611150002", "上海市浦东新区世纪大道1号2楼", stranger)
+        with pytest.raises(AccessDenied):
+            await services.orders.urge("E202611150002", stranger)
+    assert (await services.orders.get("E202611150002")).status is OrderStatus.PAID
 
 
 async def test_address_change_only_before_shipment(services: Services) -> None:
-    changed = await services.orders.change_address("E202611150002", "上海市浦东新区世纪大道1号2楼")
+    changed = await services.orders.change_address("E202611150002", "上海市浦东新区世纪大道1号2楼", ZHANG)
     assert (changed.address.city, changed.address.district, changed.address.detail) == ("上海市", "浦东新区", "世纪大道1号2楼")
     shipped = await services.orders.get("E202611010001")
     assert address_change_block(shipped) == "shipped"
     with pytest.raises(NotAllowed):
-        await services.orders.change_address("E202611010001", "上海市浦东新区世纪大道1号")
+        await services.orders.change_address("E202611010001", "上海市浦东新区世纪大道1号", ZHANG)
     with pytest.raises(InvalidInput):
-        await services.orders.change_address("E202611150002", "随便哪里")
+        await services.orders.change_address("E202611150002", "随便哪里", ZHANG)
 
 
 async def test_cancel_only_unshipped(services: Services) -> None:
-    cancelled = await services.orders.cancel("E202611150002", "不想要了")
+    cancelled = await services.orders.cancel("E202611150002", "不想要了", ZHANG)
     assert cancelled.status is OrderStatus.CANCELLED
     with pytest.raises(NotAllowed):
-        await services.orders.cancel("E202611010001", "不想要了")
+        await services.orders.cancel("E202611010001", "不想要了", ZHANG)
 
 
 async def test_urging_counts_and_targets(services: Services) -> None:
-    first = await services.orders.urge("E202611150002")
-    second = await services.orders.urge("E202611150002")
+    first = await services.orders.urge("E202611150002", ZHANG)
+    second = await services.orders.urge("E202611150002", ZHANG)
     assert (first.times, second.times, first.target) == (1, 2, "仓库")
-    assert (await services.orders.urge("E202611010001")).target == "顺丰速运"
+    assert (await services.orders.urge("E202611010001", ZHANG)).target == "顺丰速运"
     with pytest.raises(NotAllowed):
-        await services.orders.urge("E202610200003")
+        await services.orders.urge("E202610200003", ZHANG)

@@ -1,0 +1,183 @@
+"""What every customer channel does with a message before Rasa sees it.
+
+- A message over 2,000 characters gets a polite reply and is not processed.
+- Each conversation may send `CHANNEL_RATE_PER_MINUTE` messages a minute (20 by default); the first one
+  over gets a polite reply, the rest of that minute are dropped.
+- Text that starts with "/" is Rasa's syntax for "this intent, these entities". A customer may send it only
+  as exactly a button payload the bot offered in its last reply; anything else stays ordinary text (a
+  zero-width space in front keeps Rasa from parsing it), so nobody can type `/EXTERNAL_agent_message…` and
+  speak as an agent, or hand the bot entities it never asked for.
+- The identity claim in the metadata is checked (connectors/identity.py).
+
+The polite replies are domain.yml responses, read from the running model's domain.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable
+from enum import Enum
+from typing import Any
+
+from rasa.core.channels.channel import UserMessage
+from rasa.shared.core.events import BotUttered, Event, UserUttered
+
+from actions.names import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES
+from connectors.identity import announce_trust_mode, verified_metadata
+from service.logs import log_event
+from service.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 2000
+WINDOW_S = 60.0
+MAX_TRACKED_SENDERS = 100_000
+INTENT_PREFIX = "/"
+AS_TEXT = "\u200b"  # zero-width space: the text reads the same, but no longer starts with "/"
+
+History = Callable[[str], Awaitable[Iterable[Event]]]
+Texts = Callable[[str], "str | None"]
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def offered_payloads(events: Iterable[Event]) -> frozenset[str]:
+    """The button payloads of the bot's last reply: its messages after the customer's latest one."""
+    payloads: set[str] = set()
+    for event in reversed(list(events)):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            data = event.data or {}
+            for button in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]:
+                if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                    payloads.add(button["payload"].strip())
+    return frozenset(payloads)
+
+
+def as_customer_text(text: str, offered: frozenset[str]) -> str:
+    """The text Rasa should read: an offered payload as it is, any other "/…" as plain words."""
+    if text.startswith(INTENT_PREFIX) and text not in offered:
+        return AS_TEXT + text
+    return text
+
+
+class Pace(str, Enum):
+    OK = "ok"
+    FIRST_REFUSAL = "first_refusal"  # the first message over the limit: say why
+    REFUSED = "refused"  # more of the same minute: drop quietly
+
+
+class SenderLimiter:
+    """At most `limit` messages per sender in any `window_s` seconds (in memory, per Rasa process)."""
+
+    def __init__(self, limit: int, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic,
+                 max_senders: int = MAX_TRACKED_SENDERS) -> None:
+        self._limit = limit
+        self._window_s = window_s
+        self._clock = clock
+        self._max_senders = max_senders
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._told: dict[str, float] = {}
+
+    def hit(self, sender: str) -> Pace:
+        now = self._clock()
+        hits = self._hits.pop(sender, None) or deque()
+        while hits and hits[0] <= now - self._window_s:
+            hits.popleft()
+        self._hits[sender] = hits  # most recently seen last
+        while len(self._hits) > self._max_senders:
+            forgotten, _ = self._hits.popitem(last=False)
+            self._told.pop(forgotten, None)
+        if len(hits) < self._limit:
+            hits.append(now)
+            self._told.pop(sender, None)
+            return Pace.OK
+        if self._told.get(sender, float("-inf")) > now - self._window_s:
+            return Pace.REFUSED
+        self._told[sender] = now
+        return Pace.FIRST_REFUSAL
+
+
+class MessageGate:
+    """The checks above, for one channel. `bind(app)` gives it Rasa's app (the tracker store and the domain)."""
+
+    def __init__(self, settings: Settings | None = None, limiter: SenderLimiter | None = None,
+                 history: History | None = None, texts: Texts | None = None) -> None:
+        self._settings = settings
+        self._limiter = limiter
+        self._history = history
+        self._texts = texts
+        self._app: Any = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = get_settings()
+        return self._settings
+
+    @property
+    def limiter(self) -> SenderLimiter:
+        if self._limiter is None:
+            self._limiter = SenderLimiter(self.settings.channel_rate_per_minute)
+        return self._limiter
+
+    def bind(self, app: Any) -> None:
+        self._app = app
+        announce_trust_mode(self.settings)
+
+    def _agent(self) -> Any:
+        return getattr(getattr(self._app, "ctx", None), "agent", None)
+
+    async def _offered(self, sender_id: str) -> frozenset[str]:
+        if self._history is not None:
+            return offered_payloads(await self._history(sender_id))
+        agent = self._agent()
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return frozenset()
+        tracker = await store.retrieve(sender_id)
+        return offered_payloads(tracker.events) if tracker is not None else frozenset()
+
+    def _text(self, response: str) -> str | None:
+        if self._texts is not None:
+            return self._texts(response)
+        domain = getattr(self._agent(), "domain", None)
+        variations = (getattr(domain, "responses", None) or {}).get(response) or []
+        return variations[0].get("text") if variations else None
+
+    async def _say(self, message: UserMessage, response: str) -> None:
+        text = self._text(response)
+        if text and message.output_channel is not None:
+            await message.output_channel.send_text_message(message.sender_id, text)
+
+    async def admit(self, message: UserMessage) -> bool:
+        """Check (and adjust) a customer's message; False when it was answered here and must not be processed."""
+        text = message.text or ""
+        if len(text) > MAX_TEXT:
+            log_event(logger, "channel_message_too_long", channel=message.input_channel, length=len(text))
+            await self._say(message, MESSAGE_TOO_LONG)
+            return False
+        pace = self.limiter.hit(str(message.sender_id))
+        if pace is not Pace.OK:
+            if pace is Pace.FIRST_REFUSAL:
+                log_event(logger, "channel_rate_limited", channel=message.input_channel)
+                await self._say(message, TOO_MANY_MESSAGES)
+            return False
+        if text.startswith(INTENT_PREFIX):
+            message.text = as_customer_text(text, await self._offered(message.sender_id))
+        settings = self.settings
+        message.metadata = verified_metadata(message.metadata, settings.identity_secret, settings.identity_max_ttl_s)
+        return True
+
+
+def guarded(on_new_message: OnNewMessage, gate: MessageGate) -> OnNewMessage:
+    """Rasa's message handler behind the gate."""
+
+    async def handler(message: UserMessage) -> Any:
+        if await gate.admit(message):
+            return await on_new_message(message)
+        return None
+
+    return handler
