@@ -1,31 +1,102 @@
-"""Rasa's SQL tracker store, with the latest session of recent conversations kept in memory.
+"""Rasa's SQL tracker store, with every event encrypted at rest and recent conversations kept in memory.
 
-Profiling the Rasa server under handoff load showed a quarter of its CPU rebuilding trackers from
-SQL on every message: the events query, JSON, and Rasa's event classes, for a conversation that
-grows with every message. This store keeps what `retrieve` would return (the events of the
-latest session) for the most recently used conversations, and trusts it only while the newest
-event id of the conversation in the database is the one it remembers: one indexed query, so a
-database shared by several Rasa processes, or written from outside, is still read right.
+Encryption (China's PIPL; no Rasa edition encrypts its tracker stores): the `data` column of every
+event row, which holds what the customer wrote, the NLU result, slot values and the bot's replies, is a
+Fernet token (AES-128-CBC with an HMAC). The keys come from TRACKER_ENCRYPTION_KEY (generated into
+var/tracker_key in embedded mode): comma-separated strings of 32 characters or more, each made a
+Fernet key with SHA-256. The first key encrypts, all of them decrypt, so a key is rotated by putting
+the new one first and keeping the old one after it. Rows written before encryption (plain JSON) are
+still read. The other columns (sender id, event type, intent and action names, timestamp) stay plain:
+Rasa's queries need them and they carry nothing the customer wrote.
 
-Writes go to the database exactly as with `SQLTrackerStore`; the memory is updated only after
-the commit, and dropped when a write fails.
+A key that does not open the newest stored event stops the store at start-up (SettingsError, naming
+the setting). A conversation that one of the keys cannot open raises TrackerDecryptionError; Rasa's
+FailSafeTrackerStore logs it and carries on with an empty conversation held in memory, and nothing is
+written over the rows it could not read.
+
+The cache: profiling the Rasa server under handoff load showed a quarter of its CPU rebuilding
+trackers from SQL on every message: the events query, JSON, and Rasa's event classes, for a
+conversation that grows with every message. This store keeps what `retrieve` would return (the
+events of the latest session) for the most recently used conversations, and trusts it only while the
+newest event id of the conversation in the database is the one it remembers: one indexed query, so
+a database shared by several Rasa processes, or written from outside, is still read right. Writes go
+to the database as with `SQLTrackerStore`; the memory is updated only after the commit, and dropped
+when a write fails.
+
+Events this store streams to an event broker have phone numbers, ID numbers, e-mails and street
+addresses masked, whatever the broker (connectors/event_broker.py does the same for Pika).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from service.logs import install_log_scrubbing
+from service.privacy import scrub_event
+from service.settings import MIN_SECRET_LENGTH, SettingsError, get_settings
+
 DEFAULT_CACHE_SIZE = 256
+KEY_SETTING = "TRACKER_ENCRYPTION_KEY"
+ROTATION_HINT = "if the key was changed, list the new key first and the old one after it"
+UNENCRYPTED_PREFIX = "{"  # rows written before encryption hold the event's JSON; a Fernet token starts "gAAAAA"
+
+
+class TrackerDecryptionError(Exception):
+    """Stored events that none of the configured keys decrypts (wrong key, or a tampered row)."""
+
+
+def fernet_key(secret: str) -> bytes:
+    """Any string of 32 characters or more, as a Fernet key: its SHA-256, base64 for Fernet."""
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode("utf-8")).digest())
+
+
+class EventCipher:
+    """Encrypts with the first key; decrypts with any of them, and passes rows written before encryption."""
+
+    def __init__(self, keys: Sequence[str]) -> None:
+        keys = [key.strip() for key in keys if key.strip()]
+        if not keys or any(len(key) < MIN_SECRET_LENGTH for key in keys):
+            raise SettingsError(f"{KEY_SETTING} must be one or more comma-separated keys of at least "
+                                f"{MIN_SECRET_LENGTH} characters")
+        self._fernet = MultiFernet([Fernet(fernet_key(key)) for key in keys])
+
+    @classmethod
+    def from_setting(cls, value: str) -> EventCipher:
+        """From TRACKER_ENCRYPTION_KEY's form: "new-key,old-key"."""
+        return cls(value.split(","))
+
+    def encrypt(self, plain: str) -> str:
+        return self._fernet.encrypt(plain.encode("utf-8")).decode("ascii")
+
+    def decrypt(self, stored: str) -> str:
+        if stored.startswith(UNENCRYPTED_PREFIX):
+            return stored
+        try:
+            return self._fernet.decrypt(stored.encode("ascii")).decode("utf-8")
+        except (InvalidToken, UnicodeError) as exc:
+            raise TrackerDecryptionError(f"stored conversation events cannot be decrypted with {KEY_SETTING} "
+                                         f"({ROTATION_HINT})") from exc
+
+
+def configured_key() -> str:
+    """TRACKER_ENCRYPTION_KEY, else (embedded mode) the key generated once into <var_dir>/tracker_key."""
+    from service.secrets import stored_secret
+
+    return stored_secret(get_settings(), KEY_SETTING)
 
 
 @dataclass(frozen=True)
@@ -45,12 +116,31 @@ def latest_session(events: Iterable[Event]) -> tuple[Event, ...]:
 
 
 class CachedSQLTrackerStore(SQLTrackerStore):
-    """`SQLTrackerStore` that rebuilds a tracker from memory when the database has nothing newer."""
+    """`SQLTrackerStore` with encrypted events, rebuilding a tracker from memory when the database has nothing newer."""
 
-    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, cache_size: int = DEFAULT_CACHE_SIZE, encryption_key: str | None = None,
+                 **kwargs: Any) -> None:
+        install_log_scrubbing()  # Rasa's own DEBUG lines quote what customers write; `rasa run` alone is covered too
+        self._cipher = EventCipher.from_setting(encryption_key or configured_key())
         super().__init__(*args, **kwargs)
         self._cache: OrderedDict[str, CachedSession] = OrderedDict()
         self._cache_size = max(0, int(cache_size))
+        self._check_key()
+
+    def _check_key(self) -> None:
+        """Refuse to start with keys that do not open the newest stored event."""
+        with self.session_scope() as session:
+            newest = session.query(self.SQLEvent.data).order_by(self.SQLEvent.id.desc()).limit(1).scalar()
+        if newest is None:
+            return
+        try:
+            self._cipher.decrypt(newest)
+        except TrackerDecryptionError:
+            raise SettingsError(f"{KEY_SETTING} does not decrypt the conversations already in the tracker store "
+                                f"({ROTATION_HINT})") from None
+
+    def _events(self, rows: Iterable[Any]) -> tuple[Event, ...]:
+        return tuple(deserialise_events([json.loads(self._cipher.decrypt(row.data)) for row in rows]))
 
     def _last_event_id(self, session: Any, sender_id: str) -> int | None:
         return session.query(sa.func.max(self.SQLEvent.id)).filter(self.SQLEvent.sender_id == sender_id).scalar()
@@ -71,6 +161,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def _tracker(self, sender_id: str, events: tuple[Event, ...]) -> DialogueStateTracker | None:
+        if not self.domain or not events:
+            return None
+        return DialogueStateTracker.from_events(sender_id, list(events), self.domain.slots)
+
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         with self.session_scope() as session:
             last_event_id = self._last_event_id(session, sender_id)
@@ -78,12 +173,18 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             if cached is not None:
                 events = cached.events
             else:
-                rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-                events = tuple(deserialise_events([json.loads(row.data) for row in rows]))
+                events = self._events(self._event_query(session, sender_id, fetch_events_from_all_sessions=False))
                 self._remember(sender_id, last_event_id, events)
-        if not self.domain or not events:
-            return None
-        return DialogueStateTracker.from_events(sender_id, list(events), self.domain.slots)
+        return self._tracker(sender_id, events)
+
+    async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
+        return await self._retrieve(conversation_id, fetch_events_from_all_sessions=True)
+
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+        """Every reading path of `SQLTrackerStore` comes here (or to `retrieve`): the rows are decrypted."""
+        with self.session_scope() as session:
+            events = self._events(self._event_query(session, sender_id, fetch_events_from_all_sessions))
+        return self._tracker(sender_id, events)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
@@ -94,6 +195,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             if cached is not None and cached.last_event_id == stored_last_id:
                 already_stored = len(cached.events)
             else:
+                self._check_readable(session, stored_last_id)
                 already_stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             rows = [self._row(sender_id, event) for event in itertools.islice(tracker.events, already_stored, None)]
             session.add_all(rows)
@@ -101,6 +203,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             last_event_id = rows[-1].id if rows else stored_last_id
             session.commit()
         self._remember(sender_id, last_event_id, latest_session(tracker.events))
+
+    def _check_readable(self, session: Any, last_event_id: int | None) -> None:
+        """Append to a stored conversation only if its newest event opens with our keys (one row, by primary key)."""
+        if last_event_id is None:
+            return
+        newest = session.query(self.SQLEvent.data).filter(self.SQLEvent.id == last_event_id).scalar()
+        if newest is not None:
+            self._cipher.decrypt(newest)
 
     def _row(self, sender_id: str, event: Event) -> Any:
         data = event.as_dict()
@@ -110,5 +220,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             timestamp=data.get("timestamp"),
             intent_name=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
             action_name=data.get("name"),
-            data=json.dumps(data),
+            data=self._cipher.encrypt(json.dumps(data, ensure_ascii=False)),
         )
+
+    async def _stream_new_events(self, event_broker: EventBroker, new_events: list[Event], sender_id: str) -> None:
+        """What `TrackerStore` publishes, with personal data masked in every string."""
+        for event in new_events:
+            event_broker.publish(scrub_event({"sender_id": sender_id, **event.as_dict()}))
