@@ -122,6 +122,16 @@ class Customer:
         await self.sio.emit("user_uttered", {"message": text, "session_id": self.sender, "metadata": {"customer_id": "C001"}})
 
 
+async def login(http: aiohttp.ClientSession, desk_url: str, username: str) -> str:
+    """A staff token; many bench agents log in at once, so a throttled answer (429/503) is retried after Retry-After."""
+    for _attempt in range(30):
+        async with http.post(f"{desk_url}/api/auth/token", json={"username": username, "password": PASSWORD}) as answer:
+            if answer.status not in (429, 503):
+                return str((await answer.json())["token"])
+            await asyncio.sleep(float(answer.headers.get("Retry-After", "1")))
+    raise RuntimeError(f"{username}: the desk kept refusing the login")
+
+
 class Agent:
     """An agent on the desk's /ws/agent; every event lands in the inbox, assignments also in `assigned`."""
 
@@ -135,9 +145,10 @@ class Agent:
     @classmethod
     async def connect(cls, http: aiohttp.ClientSession, desk_url: str, username: str,
                       assigned: dict[str, asyncio.Future[tuple[Agent, str]]]) -> Agent:
-        async with http.post(f"{desk_url}/api/auth/token", json={"username": username, "password": PASSWORD}) as answer:
-            token = (await answer.json())["token"]
-        agent = cls(await http.ws_connect(f"{desk_url.replace('http', 'ws', 1)}/ws/agent?token={token}"), assigned)
+        token = await login(http, desk_url, username)
+        ws = await http.ws_connect(f"{desk_url.replace('http', 'ws', 1)}/ws/agent")
+        await ws.send_str(json.dumps({"type": "auth", "token": token}))  # the first frame, never the URL
+        agent = cls(ws, assigned)
         await agent.inbox.wait(lambda e: e.get("type") == "hello", SETUP_S)
         return agent
 

@@ -14,20 +14,28 @@ from sanic.config import Config
 from sanic.request import Request
 from sanic.response import HTTPResponse, redirect
 
+from desk.agent_socket import AUTH_TIMEOUT_S, AgentSockets, agent_socket_blueprint, check_sockets
+from desk.audit_api import audit_blueprint
+from desk.audit_trail import AuditTrail
 from desk.auth import PasswordHasher, StaffDirectory, TokenIssuer
 from desk.auth_api import auth_blueprint
 from desk.errors import register_error_handlers
 from desk.escalation import run_escalation
-from desk.handoff_api import AgentSockets, agent_socket_blueprint, handoff_blueprint
+from desk.handoff_api import handoff_blueprint
+from desk.login_throttle import CheckGate, LoginThrottle
 from desk.openapi import meta_blueprint
 from desk.rasa_client import HttpRasaClient, RasaClient
+from desk.revocation import TokenRevocations
 from desk.tickets_api import tickets_blueprint
 from handoff.bridge import Bridge
 from handoff.config import load_config as load_handoff_config
 from handoff.records import HandoffRecords
 from handoff.state import QueueState, open_queue_state
+from service.audit import AuditLog
 from service.clock import Clock
 from service.db import make_engine
+from service.desk_keys import bot_token_key
+from service.errors import NotFound
 from service.logs import log_event
 from service.migrate import upgrade
 from service.settings import Settings, desk_signing_key
@@ -72,9 +80,12 @@ def create_app(
     *,
     escalate: bool = True,
     queue_state: QueueState | None = None,
+    login_throttle: LoginThrottle | None = None,
+    login_gate: CheckGate | None = None,
 ) -> Sanic:
     """The desk. Injected tickets/rasa/queue state are used as given (the caller owns them); missing ones are
-    built on start (the queue in memory, or in Redis when REDIS_URL is set)."""
+    built on start (the queue in memory, or in Redis when REDIS_URL is set). Demo accounts are seeded only in
+    embedded mode."""
     policy = tickets.policy if tickets is not None else load_policy(settings.ticketing_config)  # fails loudly, early
     handoff_config = load_handoff_config(settings.handoff_config)
     app = Sanic("xiaozhi-desk", config=_config(), configure_logging=False, request_class=DeskRequest)
@@ -84,15 +95,21 @@ def create_app(
     app.ctx.owned = []  # what this app opened and must close
     app.ctx.background = set()  # proactive messages under way
     app.ctx.escalation = None
-    app.ctx.signing_key = desk_signing_key(settings)
-    app.ctx.tokens = TokenIssuer(app.ctx.signing_key)
+    secret = desk_signing_key(settings)
+    app.ctx.tokens = TokenIssuer(secret)  # staff tokens, with their own derived key
+    app.ctx.bot_key = bot_token_key(secret)  # the action server's tokens, with the other
     app.ctx.hasher = hasher or PasswordHasher()
+    app.ctx.login_throttle = login_throttle or LoginThrottle()
+    app.ctx.login_gate = login_gate or CheckGate()
     app.ctx.queue_state = queue_state
     app.ctx.agent_sockets = AgentSockets()
+    app.ctx.socket_auth_timeout_s = AUTH_TIMEOUT_S  # for the first frame of /ws/agent
     app.ctx.queue_job = None
+    app.ctx.socket_job = None
     register_error_handlers(app)
     app.blueprint(auth_blueprint())
     app.blueprint(tickets_blueprint())
+    app.blueprint(audit_blueprint())
     app.blueprint(handoff_blueprint())
     app.blueprint(agent_socket_blueprint())
     app.blueprint(meta_blueprint(policy.supervisors))
@@ -114,20 +131,23 @@ def create_app(
         if app.ctx.tickets is None:
             app.ctx.tickets = TicketService(engine, policy, Clock(settings.business_date))
         app.ctx.staff = StaffDirectory(engine, app.ctx.hasher)
-        created = await asyncio.to_thread(app.ctx.staff.seed_demo, settings.desk_demo_password)
-        if created:
-            log_event(logger, "demo_accounts_created", level=logging.WARNING, usernames=",".join(created),
-                      hint="set DESK_DEMO_PASSWORD or change them with python -m desk.staff passwd")
+        app.ctx.revocations = TokenRevocations(engine, app.ctx.staff)
+        clock = Clock(settings.business_date)
+        app.ctx.handoff_records = HandoffRecords(engine, clock)
+        # the 操作日志 carries the real time, never a demo date pinned with XIAOZHI_TODAY
+        app.ctx.audit = AuditTrail(AuditLog(engine, Clock()),
+                                   customer_of=lambda ref: session_customer(app.ctx.handoff_records, ref))
+        app.ctx.agent_sockets.audit = app.ctx.audit
+        await seed_accounts(app.ctx.staff, settings)
         if app.ctx.rasa is None:
-            client = HttpRasaClient(settings.rasa_url)
+            client = HttpRasaClient.from_settings(settings)
             await client.open()
             app.ctx.rasa = client
             app.ctx.owned.append(client)
         if app.ctx.queue_state is None:
             app.ctx.queue_state = await open_queue_state(settings.redis_url, settings.queue_prefix)
             app.ctx.owned.append(app.ctx.queue_state)
-        clock = Clock(settings.business_date)
-        app.ctx.bridge = Bridge(app.ctx.queue_state, HandoffRecords(engine, clock), app.ctx.rasa, app.ctx.tickets,
+        app.ctx.bridge = Bridge(app.ctx.queue_state, app.ctx.handoff_records, app.ctx.rasa, app.ctx.tickets,
                                 handoff_config, clock)
         app.ctx.agent_profile = lambda member: agent_profile(engine, handoff_config.groups_of, member)
         app.ctx.queue_state.listen(app.ctx.agent_sockets.deliver)
@@ -140,11 +160,12 @@ def create_app(
         if escalate:
             app.ctx.escalation = asyncio.create_task(run_escalation(app.ctx.tickets))
         app.ctx.queue_job = asyncio.create_task(expire_waits(app.ctx.bridge))
-        log_event(logger, "desk_started")
+        app.ctx.socket_job = asyncio.create_task(check_sockets(app.ctx.agent_sockets, app.ctx.revocations.still_valid))
+        log_event(logger, "desk_started", mode=settings.mode)
 
     @app.before_server_stop
     async def stop_jobs(app: Sanic, _loop: Any) -> None:
-        for job in (app.ctx.escalation, app.ctx.queue_job):
+        for job in (app.ctx.escalation, app.ctx.queue_job, app.ctx.socket_job):
             if job is not None:
                 job.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -166,6 +187,27 @@ def create_app(
         app.ctx.owned.clear()
 
     return app
+
+
+async def seed_accounts(staff: StaffDirectory, settings: Settings) -> None:
+    """Embedded mode: the demo accounts on an empty database. Scaled mode: never (real accounts only)."""
+    if settings.scaled:
+        if not await asyncio.to_thread(staff.count):
+            log_event(logger, "no_staff_accounts", level=logging.WARNING,
+                      hint="add one with python -m desk.staff add <username> --role 主管 ...")
+        return
+    created = await asyncio.to_thread(staff.seed_demo, settings.desk_demo_password)
+    if created:
+        log_event(logger, "demo_accounts_created", level=logging.WARNING, usernames=",".join(created),
+                  hint="set DESK_DEMO_PASSWORD or change them with python -m desk.staff passwd")
+
+
+def session_customer(records: HandoffRecords, reference: str) -> str | None:
+    """Whose a handoff session is, for audit rows whose data did not say (None for other references)."""
+    try:
+        return records.get(reference).customer_id
+    except NotFound:
+        return None
 
 
 def agent_profile(engine: Any, groups_of: Any, member: Any) -> tuple[frozenset[str], int]:

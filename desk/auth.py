@@ -1,4 +1,9 @@
-"""Staff accounts (the `staff` table), PBKDF2 password hashes and signed access tokens (JWT HS256)."""
+"""Staff accounts (the `staff` table), PBKDF2 password hashes and signed access tokens (JWT HS256).
+
+A staff token carries `aud` (STAFF_AUDIENCE), a `jti` (what logout revokes) and `gen`, the account's token
+generation when it was issued: changing the password or disabling the account bumps the generation, so every token
+issued before is refused (desk/revocation.py checks both on every request).
+"""
 
 from __future__ import annotations
 
@@ -9,18 +14,20 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
 import jwt
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import CST
+from service.desk_keys import STAFF_AUDIENCE, staff_token_key
 from service.tickets.schema import staff as S
+from service.tickets.schema import staff_token_generations as G
 
 TOKEN_TTL_S = 8 * 3600
 ALGORITHM = "HS256"
@@ -40,6 +47,7 @@ class StaffMember:
     role: Role
     department: str
     active: bool = True
+    token_generation: int = field(default=0, compare=False)  # bumped when the password changes or it is disabled
 
 
 DEMO_STAFF = (
@@ -107,12 +115,16 @@ class StaffDirectory:
 
     def get(self, username: str) -> StaffMember | None:
         with self._engine.connect() as conn:
-            row = conn.execute(select(S).where(S.c.username == username)).first()
+            return self.get_in(conn, username)
+
+    def get_in(self, conn: Connection, username: str) -> StaffMember | None:
+        """The account, read on a connection the caller holds (one connection for a whole token check)."""
+        row = conn.execute(_ACCOUNTS.where(S.c.username == username)).first()
         return _member(row) if row is not None else None
 
     def all(self) -> list[StaffMember]:
         with self._engine.connect() as conn:
-            return [_member(row) for row in conn.execute(select(S).order_by(S.c.username))]
+            return [_member(row) for row in conn.execute(_ACCOUNTS.order_by(S.c.username))]
 
     def count(self) -> int:
         with self._engine.connect() as conn:
@@ -134,22 +146,36 @@ class StaffDirectory:
                 "department": member.department, "password_hash": self.hasher.hash(password), "active": member.active}
 
     def set_password(self, username: str, password: str) -> bool:
+        """A new password; the account's existing tokens stop working."""
         if not password:
             raise ValueError("password must not be empty")
         with self._engine.begin() as conn:
             result = conn.execute(update(S).where(S.c.username == username)
                                   .values(password_hash=self.hasher.hash(password)))
+            if result.rowcount:
+                _bump_generation(conn, username)
         return bool(result.rowcount)
 
     def set_active(self, username: str, active: bool) -> bool:
+        """Enable or disable an account; disabling also invalidates its tokens (enabling does not revive them)."""
         with self._engine.begin() as conn:
             result = conn.execute(update(S).where(S.c.username == username).values(active=active))
+            if result.rowcount and not active:
+                _bump_generation(conn, username)
         return bool(result.rowcount)
+
+    def revoke_tokens(self, username: str) -> bool:
+        """Invalidate every token the account holds now (they must log in again)."""
+        with self._engine.begin() as conn:
+            if conn.execute(select(S.c.username).where(S.c.username == username)).first() is None:
+                return False
+            _bump_generation(conn, username)
+        return True
 
     def authenticate(self, username: str, password: str) -> StaffMember | None:
         """The active account these credentials belong to, or None."""
         with self._engine.connect() as conn:
-            row = conn.execute(select(S).where(S.c.username == username)).first()
+            row = conn.execute(_ACCOUNTS.where(S.c.username == username)).first()
         if row is None:
             self.hasher.waste_time(password)
             return None
@@ -170,8 +196,20 @@ class StaffDirectory:
         return [member.username for member in DEMO_STAFF]
 
 
+_ACCOUNTS = select(S, func.coalesce(G.c.generation, 0).label("token_generation")).select_from(
+    S.outerjoin(G, G.c.username == S.c.username))
+
+
 def _member(row: Any) -> StaffMember:
-    return StaffMember(row.username, row.display_name, Role(row.role), row.department, bool(row.active))
+    return StaffMember(row.username, row.display_name, Role(row.role), row.department, bool(row.active),
+                       int(row.token_generation))
+
+
+def _bump_generation(conn: Connection, username: str) -> None:
+    """generation + 1 (the first bump creates the row); in the caller's transaction."""
+    if conn.execute(update(G).where(G.c.username == username).values(generation=G.c.generation + 1)).rowcount:
+        return
+    conn.execute(insert(G).values(username=username, generation=1))
 
 
 # --- tokens ----------------------------------------------------------------------------------
@@ -184,13 +222,19 @@ class Claims:
     name: str
     department: str
     expires_at: datetime
+    jti: str = ""
+    generation: int = 0
 
 
 class TokenIssuer:
-    """Signs and checks access tokens: JWT HS256 carrying sub, role, name, department, iat and exp."""
+    """Signs and checks staff tokens: JWT HS256 with sub, role, name, department, aud, jti, gen, iat and exp.
+
+    The key is derived from the desk secret for staff tokens alone (service/desk_keys.py): the bot's tokens, signed
+    with the other derived key and another audience, do not pass here.
+    """
 
     def __init__(self, secret: str, ttl_s: int = TOKEN_TTL_S, now: Callable[[], float] = time.time) -> None:
-        self._secret = secret
+        self._key = staff_token_key(secret)
         self._ttl_s = ttl_s
         self._now = now
 
@@ -198,24 +242,37 @@ class TokenIssuer:
         issued = int(self._now())
         expires = issued + self._ttl_s
         payload = {"sub": member.username, "role": member.role.value, "name": member.name,
-                   "department": member.department, "iat": issued, "exp": expires}
-        return jwt.encode(payload, self._secret, algorithm=ALGORITHM), _moment(expires)
+                   "department": member.department, "aud": STAFF_AUDIENCE, "jti": secrets.token_hex(16),
+                   "gen": member.token_generation, "iat": issued, "exp": expires}
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM), _moment(expires)
 
     def verify(self, token: str) -> Claims:
-        """The token's claims; AuthError when it is forged, malformed or expired."""
+        """The token's claims; AuthError when it is forged, malformed, expired or not a staff token."""
         try:
-            payload = jwt.decode(token, self._secret, algorithms=[ALGORITHM],
-                                 options={"require": ["sub", "role", "exp"]})
+            payload = jwt.decode(token, self._key, algorithms=[ALGORITHM], audience=STAFF_AUDIENCE,
+                                 options={"require": ["sub", "role", "exp", "aud", "jti"]})
         except jwt.ExpiredSignatureError as exc:
             raise AuthError("token_expired", "the token has expired: log in again") from exc
         except jwt.InvalidTokenError as exc:
-            raise AuthError("invalid_token", "the token is not valid") from exc
+            raise AuthError("invalid_token", _why_invalid(token)) from exc
         try:
             role = Role(payload["role"])
-        except ValueError as exc:
+            generation = int(payload.get("gen", 0))
+        except (ValueError, TypeError) as exc:
             raise AuthError("invalid_token", "the token names an unknown role") from exc
         return Claims(str(payload["sub"]), role, str(payload.get("name", "")), str(payload.get("department", "")),
-                      _moment(int(payload["exp"])))
+                      _moment(int(payload["exp"])), str(payload["jti"]), generation)
+
+
+def _why_invalid(token: str) -> str:
+    """The reason for a refused token; a bot token says so (its claims are read unverified, only for the text)."""
+    try:
+        audience = jwt.decode(token, options={"verify_signature": False}).get("aud")
+    except jwt.InvalidTokenError:
+        audience = None
+    if audience is not None and audience != STAFF_AUDIENCE:
+        return "this is not a staff token (the bot's token does not open staff routes): log in"
+    return "the token is not valid"
 
 
 def _moment(epoch_s: int) -> datetime:

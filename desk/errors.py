@@ -6,14 +6,18 @@ ApiError
 ├── Forbidden       403  the staff member's role does not allow it
 ├── NotFoundError   404  no such ticket
 └── Unprocessable   422  well-formed but not acceptable (unknown status, a move the workflow forbids)
+
+Sanic's own refusals keep their status and headers (405 with Allow, 426 with Upgrade) and get the same JSON body.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from sanic import Sanic
+from sanic.exceptions import InvalidUsage as SanicBadRequest
 from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -61,7 +65,8 @@ class Unprocessable(ApiError):
 
 
 SANIC_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",
-               413: "payload_too_large", 503: "unavailable"}
+               413: "payload_too_large", 426: "upgrade_required", 503: "unavailable"}
+UPGRADE_REASON = "this route is a WebSocket: open it with a WebSocket client (Upgrade: websocket)"
 
 
 def error_reply(error: ApiError) -> HTTPResponse:
@@ -69,8 +74,45 @@ def error_reply(error: ApiError) -> HTTPResponse:
     return json_reply(error.body(), status=error.status, headers=headers)
 
 
+def sanic_error_reply(error: SanicException) -> HTTPResponse:
+    """One of Sanic's own 4xx refusals as {"error", "reason"}, with the headers it carries (Allow on a 405)."""
+    status = int(getattr(error, "status_code", 400) or 400)
+    code = SANIC_CODES.get(status, "bad_request")
+    headers = dict(getattr(error, "headers", None) or {})
+    message: Any = error.args[0] if error.args else ""
+    if status == 426:  # the WebSocket handshake's refusal carries the websockets package's raw bytes
+        headers.setdefault("Upgrade", "websocket")
+        reason = UPGRADE_REASON
+    else:
+        reason = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return json_reply({"error": code, "reason": reason.strip() or code.replace("_", " ")}, status=status,
+                      headers=headers or None)
+
+
+CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
+
+
+def check_framing(request: Request) -> None:
+    """400 for body framing that Sanic 21.12 misreads, before it reads the body: a Content-Length "abc" made it raise
+    (a 500), "-1" made it loop forever draining the body (the whole desk froze), and a Transfer-Encoding other than
+    chunked without a Content-Length raised too. Both headers at once (a request-smuggling shape) are refused."""
+    lengths = request.headers.getall("content-length", [])
+    encodings = request.headers.getall("transfer-encoding", [])
+    if any(not CONTENT_LENGTH.fullmatch(value.strip()) for value in lengths):
+        raise SanicBadRequest("Content-Length must be a whole number of bytes")
+    if len(lengths) > 1:
+        raise SanicBadRequest("Content-Length given more than once")
+    if encodings and (encodings != ["chunked"] or lengths):
+        raise SanicBadRequest("Transfer-Encoding must be chunked alone, without Content-Length")
+
+
 def register_error_handlers(app: Sanic) -> None:
-    """API errors as they are, Sanic's own (no route, wrong method, too large) as JSON, anything else a bare 500."""
+    """API errors as they are, Sanic's own (no route, wrong method, too large) as JSON, anything else a bare 500;
+    and a request whose framing Sanic would misread is refused before it reads the body."""
+
+    @app.signal("http.lifecycle.request")
+    async def refuse_bad_framing(request: Request) -> None:
+        check_framing(request)
 
     @app.exception(ApiError)
     async def api_error(_request: Request, error: ApiError) -> HTTPResponse:
@@ -81,8 +123,7 @@ def register_error_handlers(app: Sanic) -> None:
         status = int(getattr(error, "status_code", 500) or 500)
         if status >= 500:
             return await unexpected(_request, error)
-        code = SANIC_CODES.get(status, "bad_request")
-        return json_reply({"error": code, "reason": str(error) or code.replace("_", " ")}, status=status)
+        return sanic_error_reply(error)
 
     @app.exception(Exception)
     async def unexpected(request: Request, error: Exception) -> HTTPResponse:

@@ -11,11 +11,13 @@ from sanic.response import HTTPResponse, html
 
 from desk.auth import Role
 from desk.docs_page import render_docs
-from desk.params import MAX_COMMENT, MAX_NOTIFICATIONS
+from desk.handoff_api import MAX_TEXT
+from desk.params import BOOLEANS, MAX_COMMENT, MAX_NOTIFICATIONS, NOT_BLANK
 from desk.views import json_reply
+from handoff.queueing import AGENT_STATUSES
 from service.tickets.policy import PRIORITIES
 from service.tickets.rules import Category, Kind, Status
-from service.tickets.service import MAX_PAGE_SIZE
+from service.tickets.service import MAX_PAGE, MAX_PAGE_SIZE
 
 Schema = dict[str, Any]
 STATUSES = [s.value for s in Status]
@@ -31,17 +33,22 @@ def _json(schema: Schema, description: str) -> Schema:
 
 
 def _errors(*statuses: int) -> dict[str, Schema]:
-    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 422: "Unprocessable"}
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "PayloadTooLarge",
+             422: "Unprocessable"}
     return {str(status): {"$ref": f"#/components/responses/{names[status]}"} for status in statuses}
 
 
 def _query(name: str, description: str, schema: Schema) -> Schema:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+    """An optional query parameter, at most once; an empty value (?name=) is the same as leaving it out."""
+    return {"name": name, "in": "query", "required": False, "allowEmptyValue": True, "description": description,
+            "schema": schema}
 
 
 NUMBER = {"name": "number", "in": "path", "required": True, "description": "ticket number, e.g. T2026112100001",
           "schema": {"type": "string"}}
 SECURED: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+BOT_ONLY: list[dict[str, list[str]]] = [{"botAuth": []}]
+BOOLEAN_QUERY: Schema = {"type": "string", "enum": list(BOOLEANS)}
 
 
 def _schemas(departments: list[str]) -> dict[str, Schema]:
@@ -65,12 +72,13 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
     return {
         "Error": {"type": "object", "required": ["error", "reason"], "properties": {
             "error": {"type": "string", "description": "a code: bad_json, bad_body, bad_parameter, invalid_parameter, "
-                      "missing_token, invalid_token, token_expired, bad_credentials, forbidden, not_found, "
+                      "missing_token, invalid_token, token_expired, token_revoked, account_disabled, bad_credentials, "
+                      "account_locked, address_locked, forbidden, other_department, not_found, "
                       "invalid_status, invalid_transition, unknown_assignee, ..."},
             "reason": {"type": "string", "description": "for people; a refused status change gives the workflow's "
                        "Chinese message"},
             "field": {"type": "string", "description": "the parameter or field at fault, when there is one"}}},
-        "LoginRequest": {"type": "object", "required": ["username", "password"],
+        "LoginRequest": {"type": "object", "required": ["username", "password"], "additionalProperties": False,
                          "properties": {"username": text, "password": {"type": "string", "format": "password"}}},
         "LoginResponse": {"type": "object", "required": ["token", "role", "name", "expires_at"], "properties": {
             "token": {"type": "string", "description": "JWT (HS256), valid for 8 hours"},
@@ -95,13 +103,15 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
             "ticket": _ref("Ticket"), "trail": {"type": "array", "items": _ref("TrailEvent")},
             "ratings": {"type": "array", "items": _ref("Rating")}}},
         "TicketEnvelope": {"type": "object", "required": ["ticket"], "properties": {"ticket": _ref("Ticket")}},
-        "AssignRequest": {"type": "object", "required": ["assignee"], "properties": {"assignee": {
-            "type": "string", "description": "a staff username; 坐席 may only name themselves"}}},
-        "StatusRequest": {"type": "object", "required": ["status"], "properties": {
+        "AssignRequest": {"type": "object", "required": ["assignee"], "additionalProperties": False, "properties": {
+            "assignee": {"type": "string", "description": "a staff username; 坐席 may only name themselves; one "
+                         "that is not an active account is a 422 unknown_assignee"}}},
+        "StatusRequest": {"type": "object", "required": ["status"], "additionalProperties": False, "properties": {
             "status": {"type": "string", "enum": STATUSES},
-            "comment": {"type": "string", "maxLength": MAX_COMMENT}}},
-        "CommentRequest": {"type": "object", "required": ["comment"],
-                           "properties": {"comment": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT}}},
+            "comment": {"type": "string", "maxLength": MAX_COMMENT, "description": "optional; trimmed"}}},
+        "CommentRequest": {"type": "object", "required": ["comment"], "additionalProperties": False, "properties": {
+            "comment": {"type": "string", "minLength": 1, "maxLength": MAX_COMMENT, "pattern": NOT_BLANK,
+                        "description": "trimmed; not only whitespace"}}},
         "Notification": {"type": "object", "properties": {
             "id": {"type": "integer"}, "at": when, "department": text, "recipient": text, "ticket_number": text,
             "kind": {"type": "string", "enum": ["escalation"]}, "message": text, "read": {"type": "boolean"}}},
@@ -111,8 +121,30 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
     }
 
 
+_THROTTLED: dict[str, Schema] = {
+    "429": {"description": "too many failed logins for this account or address (account_locked, address_locked, "
+                           "too_many_attempts); come back after Retry-After seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": _ref("Error")}}},
+    "503": {"description": "too many logins being checked right now (login_busy); retry after Retry-After seconds",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": {"application/json": {"schema": _ref("Error")}}},
+}
+_AUDIT_ENTRY: Schema = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+    "viewer": {"type": "string", "description": "the staff username who saw it"},
+    "role": {"type": "string", "enum": ROLES}, "customer_id": {"type": "string", "description": "whose data; "
+                                                              "empty for an anonymous conversation"},
+    "shown": {"type": "array", "items": {"type": "string", "enum": ["address", "email", "id_number", "phone"]}},
+    "source": {"type": "string", "description": "the route (GET /api/tickets/<number>) or push (ws:assigned)"},
+    "reference": {"type": "string", "description": "the ticket number or handoff session id"}}}
+_AUDIT_PAGE: Schema = {"type": "object", "required": ["items", "total", "page", "page_size"], "properties": {
+    "items": {"type": "array", "items": _AUDIT_ENTRY}, "total": {"type": "integer"}, "page": {"type": "integer"},
+    "page_size": {"type": "integer"}, "since": {"type": "string", "format": "date-time", "nullable": True}}}
+
+
 def _paths(departments: list[str]) -> dict[str, Schema]:
-    boolean = {"type": "string", "enum": ["true", "false"]}
+    boolean = BOOLEAN_QUERY
     ticket_filters = [
         _query("status", "only tickets in this status", {"type": "string", "enum": STATUSES}),
         _query("priority", "only this priority", {"type": "string", "enum": list(PRIORITIES)}),
@@ -120,15 +152,15 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
         _query("category", "only this category", {"type": "string", "enum": [c.value for c in Category]}),
         _query("assignee", "only tickets assigned to this username", {"type": "string"}),
         _query("customer_id", "only this customer's tickets", {"type": "string"}),
-        _query("overdue", "only tickets marked overdue (true) or not (false)", boolean),
-        _query("open", "true: leave out 已解决 and 已关闭", boolean),
+        _query("overdue", "only tickets marked overdue (true or 1) or not (false or 0)", boolean),
+        _query("open", "true or 1: leave out 已解决 and 已关闭", boolean),
         _query("q", "a ticket number, an order id or a phone number", {"type": "string"}),
-        _query("page", "page number, from 1", {"type": "integer", "minimum": 1, "default": 1}),
+        _query("page", "page number, from 1", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
         _query("page_size", "tickets per page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
                                                  "default": 20}),
     ]
     post_ticket = {"200": _json(_ref("TicketEnvelope"), "the ticket after the change"),
-                   **_errors(400, 401, 403, 404, 422)}
+                   **_errors(400, 401, 403, 404, 413, 422)}
     return {
         "/health": {"get": {"summary": "Liveness", "operationId": "health", "security": [], "tags": ["meta"],
                             "responses": {"200": _json(_ref("Health"), "the desk is up")}}},
@@ -140,18 +172,28 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
         "/api/auth/token": {"post": {
             "summary": "Log in", "operationId": "login", "security": [], "tags": ["auth"],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("LoginRequest")}}},
+            "description": "Throttled: 5 failures of an account (20 of an address) within 15 minutes lock it for 15 "
+                           "minutes, the right password included; the answer is then 429 with Retry-After.",
             "responses": {"200": _json(_ref("LoginResponse"), "a token for the Authorization: Bearer header"),
-                          **_errors(400, 401)}}},
+                          **_errors(400, 401, 413), **_THROTTLED}}},
         "/api/me": {"get": {"summary": "The logged-in staff member", "operationId": "me", "tags": ["auth"],
                             "responses": {"200": _json(_ref("Me"), "who the token belongs to"), **_errors(401)}}},
+        "/api/auth/logout": {"post": {
+            "summary": "Log out: revoke the token sent", "operationId": "logout", "tags": ["auth"],
+            "description": "The token stops working at once, on every desk; the agent's open WebSockets are closed.",
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
+            "responses": {"200": _json({"type": "object", "properties": {"ok": {"type": "boolean"}}}, "logged out"),
+                          **_errors(401)}}},
         "/api/tickets": {"get": {
             "summary": "List and filter tickets, newest first", "operationId": "listTickets", "tags": ["tickets"],
             "parameters": ticket_filters,
-            "responses": {"200": _json(_ref("TicketPage"), "one page of tickets"), **_errors(400, 401, 422)}}},
+            "description": "A 坐席 sees only their own department's tickets (the department filter is forced to it; "
+                           "another department is a 403 other_department); a 主管 sees all.",
+            "responses": {"200": _json(_ref("TicketPage"), "one page of tickets"), **_errors(400, 401, 403, 422)}}},
         "/api/tickets/{number}": {"get": {
             "summary": "One ticket with its audit trail and ratings", "operationId": "getTicket", "tags": ["tickets"],
             "parameters": [NUMBER],
-            "responses": {"200": _json(_ref("TicketDetail"), "the ticket"), **_errors(401, 404)}}},
+            "responses": {"200": _json(_ref("TicketDetail"), "the ticket"), **_errors(401, 403, 404)}}},
         "/api/tickets/{number}/assign": {"post": {
             "summary": "Assign a ticket", "operationId": "assignTicket", "tags": ["tickets"],
             "description": "坐席 may assign only to themselves; 主管 to anyone. A 新建 or 重新打开 ticket becomes 已分派.",
@@ -170,94 +212,169 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
             "description": "A staff comment counts as the first response.", "parameters": [NUMBER],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("CommentRequest")}}},
             "responses": {"201": _json(_ref("TicketEnvelope"), "the ticket after the comment"),
-                          **_errors(400, 401, 404, 422)}}},
+                          **_errors(400, 401, 403, 404, 413, 422)}}},
         "/api/notifications": {"get": {
             "summary": "Escalation notifications, newest first (主管 only)", "operationId": "listNotifications",
             "tags": ["tickets"],
             "parameters": [_query("department", "only this department", {"type": "string", "enum": departments}),
-                           _query("unread", "true: only unread ones", boolean),
+                           _query("unread", "true or 1: only unread ones", boolean),
                            _query("limit", "at most this many", {"type": "integer", "minimum": 1,
                                                                  "maximum": MAX_NOTIFICATIONS, "default": 50})],
             "responses": {"200": _json(_ref("NotificationList"), "the notifications"), **_errors(400, 401, 403, 422)}}},
+        "/api/audit": {"get": {
+            "summary": "操作日志: who saw which customer's personal data whole, newest first (主管 only)",
+            "operationId": "listAudit", "tags": ["audit"],
+            "description": "One row each time a 主管 was shown a phone number, address, ID number or e-mail whole, "
+                           "in an answer or a WebSocket push. Read-only: no route changes or deletes a row.",
+            "parameters": [_query("viewer", "only what this staff username saw", {"type": "string"}),
+                           _query("customer_id", "only this customer's data", {"type": "string"}),
+                           _query("since", "from this time on (2026-11-21 or 2026-11-21T10:00+08:00)",
+                                  {"type": "string"}),
+                           _query("page", "page number, from 1", {"type": "integer", "minimum": 1, "default": 1}),
+                           _query("page_size", "rows per page", {"type": "integer", "minimum": 1, "maximum": 100,
+                                                                 "default": 50})],
+            "responses": {"200": _json(_AUDIT_PAGE, "one page of the log"), **_errors(400, 401, 403, 422)}}},
     }
 
 
-def _body(description: str, properties: dict[str, Schema], required: list[str]) -> Schema:
+def _body(description: str, properties: dict[str, Schema], required: list[str], **extra: Any) -> Schema:
+    """A handoff body: a JSON object; required fields present, not null and not empty; fields it does not name are
+    ignored; optional fields may be null (the same as leaving them out)."""
     return {"required": True, "description": description, "content": {"application/json": {"schema": {
-        "type": "object", "properties": properties, "required": required}}}}
+        "type": "object", "properties": properties, "required": required, **extra}}}}
 
 
-def _handoff_paths() -> dict[str, Schema]:
+def _ignored_body(description: str) -> Schema:
+    return {"required": False, "description": f"{description}: any JSON or none; not read",
+            "content": {"application/json": {"schema": {}}}}
+
+
+def _handoff_schemas() -> dict[str, Schema]:
+    """What the handoff routes answer (desk/handoff_api.py, handoff/bridge.py's views)."""
+    text, maybe_text = {"type": "string"}, {"type": "string", "nullable": True}
+    when, maybe_int = {"type": "string", "format": "date-time"}, {"type": "integer", "nullable": True}
+    anything = {"type": "object", "additionalProperties": True}
+    return {
+        "HandoffStart": {"type": "object", "required": ["status", "session_id"], "properties": {
+            "status": {"type": "string", "enum": ["queued", "assigned", "unavailable"]},
+            "session_id": maybe_text, "group": text, "position": maybe_int, "eta_minutes": maybe_int,
+            "agent_name": maybe_text,
+            "unavailable": {"type": "string", "nullable": True, "enum": ["off_hours", "no_agent", None]},
+            "next_contact": {**when, "nullable": True}}},
+        "HandoffQueue": {"type": "object", "required": ["waiting", "groups", "agents"], "properties": {
+            "waiting": {"type": "array", "items": {"type": "object", "properties": {
+                "session_id": text, "group": text, "priority": {"type": "integer"}, "position": {"type": "integer"},
+                "waited_s": {"type": "integer"}, "summary": text, "reason": text, "channel": text,
+                "customer_name": text, "vip": {"type": "boolean"}}}},
+            "groups": {"type": "array", "items": text},
+            "agents": {"type": "array", "items": {"type": "object", "properties": {
+                "username": text, "name": text, "status": text, "active": {"type": "integer"},
+                "capacity": {"type": "integer"}, "groups": {"type": "array", "items": text}}}}}},
+        "HandoffSession": {"type": "object", "required": ["session_id", "status", "messages"], "properties": {
+            "session_id": text, "status": text, "group": text, "reason": text, "priority": {"type": "integer"},
+            "agent": maybe_text, "summary": text, "context": anything, "queued_at": {**when, "nullable": True},
+            "messages": {"type": "array", "items": {"type": "object", "properties": {
+                "at": {**when, "nullable": True}, "direction": text, "author": maybe_text, "text": text,
+                "intent": maybe_text, "entities": {"type": "array", "nullable": True, "items": {}}}}}}},
+        "HandoffChange": {"type": "object", "required": ["status"], "properties": {
+            "session_id": text, "status": text, "agent": maybe_text, "group": text}},
+        "AgentStatus": {"type": "object", "required": ["username", "status"], "properties": {
+            "username": text, "status": {"type": "string", "enum": list(AGENT_STATUSES)}}},
+        "Done": {"type": "object", "required": ["ok"], "properties": {"ok": {"type": "boolean", "enum": [True]}}},
+    }
+
+
+def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
     """Human handoff: the bot's calls (token role bot) and the agents' (staff tokens)."""
     session = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    anything = {"type": "object", "additionalProperties": True}
-    ok = {"200": _json(anything, "done"), **_errors(400, 401, 403, 404, 422)}
-    text = {"text": {"type": "string", "maxLength": 2000}}
+    anything = {"type": "object", "additionalProperties": True, "nullable": True}
+    maybe_text = {"type": "string", "nullable": True}
+    text = {"text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": NOT_BLANK,
+                     "description": "trimmed; not only whitespace"}}
+    needed = {"type": "string", "minLength": 1}
+    group = {"type": "string", "nullable": True, **({"enum": [*groups, "", None]} if groups else {})}
+    agent_answer = {"200": _json(_ref("HandoffChange"), "done"), **_errors(401, 404, 422)}
     return {
         "/api/handoff/sessions": {"post": {
             "summary": "Queue a customer for a human agent (the bot only)", "operationId": "startHandoff",
-            "tags": ["handoff"],
+            "tags": ["handoff"], "security": BOT_ONLY,
             "description": "Carries the context package. Answers queued (position, estimated wait), assigned, or "
                            "unavailable (off_hours with next_contact, or no_agent): the bot then opens a ticket.",
             "requestBody": _body("the handoff request", {
-                "sender_id": {"type": "string"}, "channel": {"type": "string"}, "reason": {"type": "string"},
-                "intent": {"type": "string"}, "summary": {"type": "string"}, "context": anything,
-                "customer_id": {"type": "string"}, "customer_vip": {"type": "boolean"}}, ["sender_id", "reason"]),
-            "responses": {"201": _json(anything, "queued or assigned"), "200": _json(anything, "unavailable"),
-                          **_errors(400, 401, 403, 422)}}},
+                "sender_id": needed, "channel": maybe_text, "reason": needed, "intent": maybe_text,
+                "summary": {**maybe_text, "description": "the first 500 characters are kept"}, "context": anything,
+                "customer_id": maybe_text, "customer_vip": {"type": "boolean", "nullable": True}},
+                ["sender_id", "reason"]),
+            "responses": {"201": _json(_ref("HandoffStart"), "queued or assigned"),
+                          "200": _json(_ref("HandoffStart"), "unavailable"), **_errors(400, 401, 403, 413, 422)}}},
         "/api/handoff/sessions/{session_id}/messages": {"post": {
             "summary": "Relay a customer message with its NLU result to the agent (the bot only)",
-            "operationId": "relayMessage", "tags": ["handoff"], "parameters": [session],
-            "requestBody": _body("the message", {**text, "intent": {"type": "string"},
-                                                 "entities": {"type": "array", "items": {}}}, ["text"]),
-            "responses": {"202": _json(anything, "relayed"), **_errors(400, 401, 403, 404, 422)}}},
+            "operationId": "relayMessage", "tags": ["handoff"], "parameters": [session], "security": BOT_ONLY,
+            "requestBody": _body("the message", {**text, "intent": maybe_text,
+                                                 "entities": {"type": "array", "nullable": True, "items": {}}},
+                                 ["text"]),
+            "responses": {"202": _json(_ref("Done"), "relayed"), **_errors(400, 401, 403, 404, 413, 422)}}},
         "/api/handoff/sessions/{session_id}/leave": {"post": {
             "summary": "The customer stops waiting (the bot only)", "operationId": "leaveQueue", "tags": ["handoff"],
-            "parameters": [session], "requestBody": _body("empty", {}, []), "responses": ok}},
+            "parameters": [session], "security": BOT_ONLY, "requestBody": _ignored_body("empty"),
+            "responses": {"200": _json(_ref("HandoffChange"), "the session's status (left, or as it was)"),
+                          **_errors(401, 403, 404, 422)}}},
         "/api/handoff/queue": {"get": {
             "summary": "Waiting customers and agents at work", "operationId": "handoffQueue", "tags": ["handoff"],
-            "responses": {"200": _json(anything, "the queue"), **_errors(401)}}},
+            "responses": {"200": _json(_ref("HandoffQueue"), "the queue; phone numbers and addresses masked for 坐席"),
+                          **_errors(401)}}},
         "/api/handoff/sessions/{session_id}": {"get": {
             "summary": "A handoff with its context package and messages", "operationId": "getHandoff",
             "tags": ["handoff"], "parameters": [session],
-            "responses": {"200": _json(anything, "the session; phone numbers and addresses masked for 坐席"),
+            "responses": {"200": _json(_ref("HandoffSession"), "the session; phone numbers and addresses masked for 坐席"),
                           **_errors(401, 404)}}},
         "/api/handoff/sessions/{session_id}/pick": {"post": {
             "summary": "Take a waiting customer", "operationId": "pickHandoff", "tags": ["handoff"],
-            "parameters": [session], "requestBody": _body("empty", {}, []), "responses": ok}},
+            "parameters": [session], "requestBody": _ignored_body("empty"), "responses": agent_answer}},
         "/api/handoff/sessions/{session_id}/reply": {"post": {
             "summary": "Reply to the customer (through the bot, on their own channel)", "operationId": "replyHandoff",
             "tags": ["handoff"], "parameters": [session], "requestBody": _body("the reply", text, ["text"]),
-            "responses": ok}},
+            "responses": {"200": _json(_ref("Done"), "sent"), **_errors(400, 401, 404, 413, 422)}}},
         "/api/handoff/sessions/{session_id}/transfer": {"post": {
             "summary": "Transfer to another skill group or agent, context kept", "operationId": "transferHandoff",
             "tags": ["handoff"], "parameters": [session],
-            "requestBody": _body("exactly one of group or agent", {"group": {"type": "string"},
-                                                                   "agent": {"type": "string"}}, []),
-            "responses": ok}},
+            "requestBody": _body("exactly one of group or agent (an empty one is left out)",
+                                 {"group": group, "agent": maybe_text}, [],
+                                 oneOf=[{"required": ["group"], "properties": {"group": needed}},
+                                        {"required": ["agent"], "properties": {"agent": needed}}]),
+            "responses": {**agent_answer, **_errors(400, 413)}}},
         "/api/handoff/sessions/{session_id}/end": {"post": {
             "summary": "End the chat; the bot takes over and asks for a rating", "operationId": "endHandoff",
-            "tags": ["handoff"], "parameters": [session], "requestBody": _body("empty", {}, []), "responses": ok}},
+            "tags": ["handoff"], "parameters": [session], "requestBody": _ignored_body("empty"),
+            "responses": agent_answer}},
         "/api/agents/me/status": {"put": {
             "summary": "Set my status: 在线, 忙碌 or 离开", "operationId": "setAgentStatus", "tags": ["handoff"],
-            "requestBody": _body("the status", {"status": {"type": "string", "enum": ["在线", "忙碌", "离开"]}},
-                                 ["status"]), "responses": ok}},
+            "requestBody": _body("the status", {"status": {"type": "string", "enum": list(AGENT_STATUSES)}},
+                                 ["status"]),
+            "responses": {"200": _json(_ref("AgentStatus"), "my status"), **_errors(400, 401, 413, 422)}}},
         "/ws/agent": {"get": {
-            "summary": "Agents' WebSocket (?token=<staff token>)", "operationId": "agentSocket", "security": [],
-            "tags": ["handoff"],
-            "description": "Pushes hello (me, queue, my sessions; for 主管 also the team's), queue, assigned (with "
+            "summary": "Agents' WebSocket (first frame: {\"type\": \"auth\", \"token\": <staff token>})",
+            "operationId": "agentSocket", "security": [], "tags": ["handoff"],
+            "description": "No token in the URL (?token= is refused): the first frame must be {type: auth, token} "
+                           "within 5 seconds, else an error frame {type: error, error: unauthorized, code, reason} "
+                           "and the socket closes (4401); so it does when the token is logged out or expires. "
+                           "Pushes hello (me, queue, my sessions; for 主管 also the team's), queue, assigned (with "
                            "the context package), customer_message (with intent and entities), agent_message, "
                            "session_ended, session_transferred, presence. Accepts JSON commands: status, pick, reply, "
                            "transfer, end, ping; each is answered with ok or error {reason}, echoing an optional id.",
-            "parameters": [{"name": "token", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"101": {"description": "switching to the WebSocket protocol"}}}},
+            "responses": {"101": {"description": "switching to the WebSocket protocol"},
+                          "426": {"description": "a plain HTTP request (no Upgrade: websocket)",
+                                  "headers": {"Upgrade": {"schema": {"type": "string", "enum": ["websocket"]}}},
+                                  "content": {"application/json": {"schema": _ref("Error")}}},
+                          **_errors(400)}}},
     }
 
 
-def openapi_spec(departments: Collection[str]) -> Schema:
-    """The whole description; `departments` come from ticketing.yml."""
+def openapi_spec(departments: Collection[str], groups: Collection[str] = ()) -> Schema:
+    """The whole description; `departments` come from ticketing.yml, the skill `groups` from handoff.yml."""
     names = list(departments)
     error = {"content": {"application/json": {"schema": _ref("Error")}}}
+    challenge = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="desk"'}}
     return {
         "openapi": "3.0.3",
         "info": {"title": "小智客服 staff desk", "version": "1.0",
@@ -265,34 +382,49 @@ def openapi_spec(departments: Collection[str]) -> Schema:
                                 "then send `Authorization: Bearer <token>`. Errors are JSON {error, reason}."},
         "servers": [{"url": "/"}],
         "security": SECURED,
-        "tags": [{"name": "auth"}, {"name": "tickets"}, {"name": "handoff"}, {"name": "meta"}],
-        "paths": {**_paths(names), **_handoff_paths()},
+        "tags": [{"name": "auth"}, {"name": "tickets"}, {"name": "handoff"}, {"name": "audit"}, {"name": "meta"}],
+        "paths": {**_paths(names), **_handoff_paths(list(groups))},
         "components": {
-            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": _schemas(names),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "botAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                            "description": "the action server's token: role bot, signed with the desk key"}},
+            "schemas": {**_schemas(names), **_handoff_schemas()},
             "responses": {
                 "BadRequest": {"description": "malformed JSON, body shape or parameter", **error},
-                "Unauthorized": {"description": "no token, a forged or expired token, or wrong credentials", **error},
-                "Forbidden": {"description": "the role does not allow it", **error},
+                "Unauthorized": {"description": "no token, a forged or expired token, or wrong credentials",
+                                 "headers": challenge, **error},
+                "Forbidden": {"description": "the role does not allow it, or (坐席) the ticket is another department's",
+                              **error},
                 "NotFound": {"description": "no such ticket", **error},
                 "Unprocessable": {"description": "well-formed but not acceptable", **error},
+                "PayloadTooLarge": {"description": "the body is over 64 KiB", **error},
             },
         },
     }
 
 
-def meta_blueprint(departments: Collection[str]) -> Blueprint:
+def meta_blueprint(departments: Collection[str], groups: Collection[str] | None = None) -> Blueprint:
+    """GET /openapi.json, /docs and /health. Without `groups`, the skill groups are the running desk's (its handoff
+    bridge's configuration), read on the first request for the description."""
     bp = Blueprint("meta")
-    spec = openapi_spec(departments)
-    page = render_docs(spec)
+    described: list[tuple[Schema, str]] = []
+
+    def description(request: Request) -> tuple[Schema, str]:
+        if not described:
+            bridge = getattr(request.app.ctx, "bridge", None)
+            known = groups if groups is not None else (list(bridge.config.groups) if bridge is not None else [])
+            spec = openapi_spec(departments, known)
+            described.append((spec, render_docs(spec)))
+        return described[0]
 
     @bp.get("/openapi.json")
-    async def openapi(_request: Request) -> HTTPResponse:
-        return json_reply(spec)
+    async def openapi(request: Request) -> HTTPResponse:
+        return json_reply(description(request)[0])
 
     @bp.get("/docs")
-    async def docs(_request: Request) -> HTTPResponse:
-        return html(page)
+    async def docs(request: Request) -> HTTPResponse:
+        return html(description(request)[1])
 
     @bp.get("/health")
     async def health(_request: Request) -> HTTPResponse:

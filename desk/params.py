@@ -1,8 +1,14 @@
-"""Parsing what staff send: query parameters and JSON bodies, as pure functions that raise ApiError."""
+"""Parsing what staff send: query parameters and JSON bodies, as pure functions that raise ApiError.
+
+What they accept is exactly what /openapi.json says (desk/openapi.py takes its bounds from here): enum and number
+parameters are taken as sent, not trimmed; booleans are true, false, 1 or 0; an empty value is the same as leaving
+the parameter out; every parameter at most once; bodies are JSON objects of known string fields.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +17,7 @@ from desk.errors import BadRequest, Unprocessable
 from service.tickets.models import TicketFilter
 from service.tickets.policy import PRIORITIES
 from service.tickets.rules import Category, Status
-from service.tickets.service import MAX_PAGE_SIZE
+from service.tickets.service import MAX_PAGE, MAX_PAGE_SIZE
 
 TICKET_QUERY = ("status", "priority", "department", "category", "assignee", "customer_id", "overdue", "open", "q",
                 "page", "page_size")
@@ -19,6 +25,8 @@ NOTIFICATION_QUERY = ("department", "unread", "limit")
 MAX_COMMENT = 2000
 MAX_NOTIFICATIONS = 200
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would also take "1_0", "１２" and "٣"
+NOT_BLANK = r"\S"  # the OpenAPI pattern of a text that must have something besides whitespace (same test as strip())
 
 
 @dataclass(frozen=True)
@@ -43,8 +51,13 @@ def _single(args: Mapping[str, list[str]], allowed: Collection[str]) -> dict[str
             raise BadRequest("bad_parameter", f"unknown query parameter '{name}'; known: {', '.join(allowed)}", name)
         if len(given) != 1:
             raise BadRequest("bad_parameter", f"query parameter '{name}' must be given once", name)
-        values[name] = given[0].strip()
+        values[name] = given[0]
     return values
+
+
+def _text(values: dict[str, str], name: str) -> str | None:
+    """A free-text filter, trimmed; None when empty."""
+    return values.get(name, "").strip() or None
 
 
 def _choice(values: dict[str, str], name: str, choices: Collection[str]) -> str | None:
@@ -60,22 +73,23 @@ def _bool(values: dict[str, str], name: str) -> bool | None:
     raw = values.get(name)
     if not raw:
         return None
-    if raw.lower() not in BOOLEANS:
-        raise BadRequest("bad_parameter", f"{name} must be true or false; got '{raw}'", name)
-    return BOOLEANS[raw.lower()]
+    if raw not in BOOLEANS:
+        raise BadRequest("bad_parameter", f"{name} must be true, false, 1 or 0; got '{raw}'", name)
+    return BOOLEANS[raw]
 
 
-def _int(values: dict[str, str], name: str, default: int, low: int, high: int | None = None) -> int:
+def _int(values: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = values.get(name)
     if not raw:
         return default
-    try:
-        number = int(raw)
-    except ValueError as exc:
-        raise BadRequest("bad_parameter", f"{name} must be a whole number; got '{raw}'", name) from exc
-    if number < low or (high is not None and number > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise Unprocessable("invalid_parameter", f"{name} must be {bounds}; got {number}", name)
+    if not WHOLE_NUMBER.fullmatch(raw):
+        raise BadRequest("bad_parameter", f"{name} must be a whole number; got '{raw[:40]}'", name)
+    digits = raw.lstrip("-").lstrip("0")
+    if len(digits) > len(str(high)):  # far out of range: said without converting a 4,000-digit number
+        raise Unprocessable("invalid_parameter", f"{name} must be between {low} and {high}", name)
+    number = int(raw)
+    if not low <= number <= high:
+        raise Unprocessable("invalid_parameter", f"{name} must be between {low} and {high}; got {number}", name)
     return number
 
 
@@ -88,13 +102,13 @@ def ticket_query(args: Mapping[str, list[str]], departments: Collection[str]) ->
         priority=_choice(values, "priority", PRIORITIES),
         department=_choice(values, "department", list(departments)),
         category=_choice(values, "category", [c.value for c in Category]),
-        assignee=values.get("assignee") or None,
-        customer_id=values.get("customer_id") or None,
+        assignee=_text(values, "assignee"),
+        customer_id=_text(values, "customer_id"),
         overdue=_bool(values, "overdue"),
         open_only=bool(_bool(values, "open")),
-        query=values.get("q", ""),
+        query=_text(values, "q") or "",
     )
-    return TicketQuery(filters, _int(values, "page", 1, 1), _int(values, "page_size", 20, 1, MAX_PAGE_SIZE))
+    return TicketQuery(filters, _int(values, "page", 1, 1, MAX_PAGE), _int(values, "page_size", 20, 1, MAX_PAGE_SIZE))
 
 
 def notification_query(args: Mapping[str, list[str]], departments: Collection[str]) -> NotificationQuery:
@@ -106,12 +120,47 @@ def notification_query(args: Mapping[str, list[str]], departments: Collection[st
 # --- bodies ------------------------------------------------------------------------------------
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _storable(value: Any) -> bool:
+    """No lone UTF-16 surrogates ("\\ud800" is valid JSON but no database can store it) anywhere in `value`."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of a request body (None when empty); 400 for anything a strict JSON parser refuses: invalid
+    UTF-8, NaN/Infinity, lone surrogates, and nesting deeper than Python's recursion limit."""
+    if not raw:
+        return None
+    try:
+        value = json.loads(raw, parse_constant=_no_constant)
+    except RecursionError as exc:
+        raise BadRequest("bad_json", "the body is nested too deeply") from exc
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise BadRequest("bad_json", "the body is not valid JSON (UTF-8)") from exc
+    if not _storable(value):
+        raise BadRequest("bad_json", "the body has text that is not valid Unicode (a lone surrogate)")
+    return value
+
+
 def json_object(raw: bytes, required: Collection[str], optional: Collection[str] = ()) -> dict[str, str]:
     """A JSON object whose fields are all strings; missing, unknown or non-string fields are a 400."""
-    try:
-        body: Any = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("bad_json", "the body is not valid JSON") from exc
+    body = parse_json(raw)
     if not isinstance(body, dict):
         raise BadRequest("bad_body", "the body must be a JSON object")
     for name in body:
@@ -129,16 +178,17 @@ def json_object(raw: bytes, required: Collection[str], optional: Collection[str]
 
 def status_value(raw: str) -> Status:
     try:
-        return Status(raw.strip())
+        return Status(raw)
     except ValueError as exc:
         allowed = "、".join(s.value for s in Status)
-        raise Unprocessable("invalid_status", f"status must be one of {allowed}; got '{raw}'", "status") from exc
+        raise Unprocessable("invalid_status", f"status must be one of {allowed}; got '{raw[:40]}'", "status") from exc
 
 
 def comment_text(raw: str, required: bool) -> str:
+    """The comment, trimmed; its length is counted as sent (what maxLength in the OpenAPI document says)."""
+    if len(raw) > MAX_COMMENT:
+        raise Unprocessable("invalid_comment", f"comment must be at most {MAX_COMMENT} characters", "comment")
     text = raw.strip()
     if required and not text:
         raise Unprocessable("invalid_comment", "comment must not be empty", "comment")
-    if len(text) > MAX_COMMENT:
-        raise Unprocessable("invalid_comment", f"comment must be at most {MAX_COMMENT} characters", "comment")
     return text

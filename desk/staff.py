@@ -4,8 +4,10 @@
     python -m desk.staff list
     python -m desk.staff passwd agent3 [--password ...]
     python -m desk.staff disable agent3 | enable agent3
+    python -m desk.staff logout agent3
 
-Without --password the password is asked for twice (not echoed).
+Without --password the password is asked for twice (not echoed). A new password, disabling an account and
+`logout` end every token the account holds (on every desk, within seconds for open console sockets).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def parser() -> argparse.ArgumentParser:
     passwd.add_argument("--password", help="asked for when left out")
     for name in ("disable", "enable"):
         commands.add_parser(name, help=f"{name} an account").add_argument("username")
+    commands.add_parser("logout", help="end every session (token) of an account").add_argument("username")
     return root
 
 
@@ -67,10 +70,16 @@ def run(args: argparse.Namespace, directory: StaffDirectory, settings: Settings)
     if args.command == "passwd":
         if not directory.set_password(args.username, args.password or ask_password()):
             raise ValueError(f"no account named {args.username}")
-        return f"password of {args.username} changed"
+        return f"password of {args.username} changed; its existing tokens no longer work"
+    if args.command == "logout":
+        if not directory.revoke_tokens(args.username):
+            raise ValueError(f"no account named {args.username}")
+        return f"every token of {args.username} revoked"
     if not directory.set_active(args.username, args.command == "enable"):
         raise ValueError(f"no account named {args.username}")
-    return f"{args.username} {args.command}d"
+    if args.command == "disable":
+        return f"{args.username} disabled; its existing tokens no longer work"
+    return f"{args.username} enabled"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,8 @@
-"""The ticket routes: list and filter, one ticket with its trail and ratings, assign, status, comments, notifications."""
+"""The ticket routes: list and filter, one ticket with its trail and ratings, assign, status, comments, notifications.
+
+A 坐席 works only on their department's tickets (service/tickets/access.py): the list is forced to it, another
+department's ticket is a 403 other_department. What a 主管 is shown whole is written to the 操作日志 first.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,16 @@ from sanic import Blueprint, Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from desk.audit_trail import audited_reply
 from desk.auth import Role, StaffDirectory, StaffMember
 from desk.auth_api import authenticated
 from desk.errors import Forbidden, NotFoundError, Unprocessable
 from desk.params import comment_text, json_object, notification_query, status_value, ticket_query
 from desk.rasa_client import AWAITING_CONFIRMATION, RESOLVED, RasaClient
-from desk.views import event_view, json_reply, notification_view, rating_view, ticket_view
-from service.errors import InvalidInput, NotFound
+from desk.views import event_view, json_reply, notification_view, rating_view, ticket_owner, ticket_view
+from service.audit import Owner
+from service.errors import InvalidInput, NotAllowed, NotFound
+from service.tickets.access import Scope, check_ticket, may_work_on, scope_for, scoped_filter
 from service.tickets.models import Rating, Ticket, TicketEvent
 from service.tickets.rules import Status, TransitionError
 from service.tickets.service import TicketService
@@ -35,6 +42,19 @@ async def run(call: Callable[..., T], *args: Any) -> T:
         raise Unprocessable("invalid_transition", str(exc), "status") from exc
     except InvalidInput as exc:
         raise Unprocessable("invalid_input", f"{exc.field}: {exc.reason}", exc.field) from exc
+    except NotAllowed as exc:  # another department's ticket
+        raise Forbidden(exc.code, str(exc)) from exc
+
+
+def scope_of(member: StaffMember) -> Scope:
+    return scope_for(member.role.value, member.department)
+
+
+def within_scope(tickets: TicketService, scope: Scope, number: str, change: Callable[..., T], *args: Any) -> T:
+    """`change(number, *args)` once the ticket is known to be in the scope (supervisors: no extra read)."""
+    if not scope.everything:
+        check_ticket(scope, tickets.get(number).department)
+    return change(number, *args)
 
 
 def proactive_intent(ticket: Ticket) -> str | None:
@@ -53,9 +73,24 @@ def tell_customer(app: Sanic, ticket: Ticket) -> None:
     task.add_done_callback(app.ctx.background.discard)
 
 
-def ticket_detail(tickets: TicketService, number: str) -> tuple[Ticket, list[TicketEvent], list[Rating]]:
+def assign_within_scope(tickets: TicketService, scope: Scope, number: str, actor: str, target: StaffMember) -> Ticket:
+    """Assign within the actor's scope, and only to someone who may work on the ticket (an agent of its department,
+    or a supervisor)."""
+    department = tickets.get(number).department
+    check_ticket(scope, department)
+    if not may_work_on(scope_of(target), department):
+        raise InvalidInput("assignee", f"{target.username} 不属于{department}，不能处理该工单")
+    return tickets.assign(number, actor, target.username)
+
+
+def ticket_detail(tickets: TicketService, scope: Scope, number: str) -> tuple[Ticket, list[TicketEvent], list[Rating]]:
     ticket = tickets.get(number)
+    check_ticket(scope, ticket.department)
     return ticket, tickets.trail(ticket.number), tickets.ratings(ticket.number)
+
+
+def enveloped(ticket: Ticket) -> Callable[[Role], dict[str, Any]]:
+    return lambda role: {"ticket": ticket_view(ticket, role)}
 
 
 def tickets_blueprint() -> Blueprint:
@@ -72,18 +107,23 @@ def tickets_blueprint() -> Blueprint:
     async def list_tickets(request: Request) -> HTTPResponse:
         tickets = service(request)
         query = ticket_query(request.args, tickets.policy.supervisors)
-        page = await run(tickets.search, query.filters, query.page, query.page_size)
-        role = staff_of(request).role
-        return json_reply({"items": [ticket_view(t, role, whole=False) for t in page.items], "total": page.total,
-                           "page": page.page, "page_size": page.page_size})
+        try:
+            filters = scoped_filter(scope_of(staff_of(request)), query.filters)
+        except NotAllowed as exc:
+            raise Forbidden(exc.code, str(exc), "department") from exc
+        page = await run(tickets.search, filters, query.page, query.page_size)
+        return await audited_reply(request, lambda role: {
+            "items": [ticket_view(t, role, whole=False) for t in page.items], "total": page.total,
+            "page": page.page, "page_size": page.page_size}, ticket_owner)
 
     @bp.get("/tickets/<number>")
     @authenticated()
     async def show_ticket(request: Request, number: str) -> HTTPResponse:
-        tickets, role = service(request), staff_of(request).role
-        ticket, trail, ratings = await run(ticket_detail, tickets, number)
-        return json_reply({"ticket": ticket_view(ticket, role), "trail": [event_view(e, role) for e in trail],
-                           "ratings": [rating_view(r, role) for r in ratings]})
+        ticket, trail, ratings = await run(ticket_detail, service(request), scope_of(staff_of(request)), number)
+        return await audited_reply(request, lambda role: {
+            "ticket": ticket_view(ticket, role), "trail": [event_view(e, role) for e in trail],
+            "ratings": [rating_view(r, role) for r in ratings]}, ticket_owner,
+            default=Owner(ticket.customer_id or "", ticket.number))
 
     @bp.post("/tickets/<number>/assign")
     @authenticated()
@@ -96,8 +136,8 @@ def tickets_blueprint() -> Blueprint:
         target = await asyncio.to_thread(directory.get, assignee) if assignee else None
         if target is None or not target.active:
             raise Unprocessable("unknown_assignee", f"no active staff account '{assignee}'", "assignee")
-        ticket = await run(service(request).assign, number, me.username, assignee)
-        return json_reply({"ticket": ticket_view(ticket, me.role)})
+        ticket = await run(assign_within_scope, service(request), scope_of(me), number, me.username, target)
+        return await audited_reply(request, enveloped(ticket), ticket_owner)
 
     @bp.post("/tickets/<number>/status")
     @authenticated()
@@ -106,17 +146,19 @@ def tickets_blueprint() -> Blueprint:
         body = json_object(request.body, required=("status",), optional=("comment",))
         to = status_value(body["status"])
         comment = comment_text(body.get("comment", ""), required=False)
-        ticket = await run(service(request).change_status, number, me.username, to, comment)
+        tickets = service(request)
+        ticket = await run(within_scope, tickets, scope_of(me), number, tickets.change_status, me.username, to, comment)
         tell_customer(request.app, ticket)
-        return json_reply({"ticket": ticket_view(ticket, me.role)})
+        return await audited_reply(request, enveloped(ticket), ticket_owner)
 
     @bp.post("/tickets/<number>/comments")
     @authenticated()
     async def add_comment(request: Request, number: str) -> HTTPResponse:
         me = staff_of(request)
         text = comment_text(json_object(request.body, required=("comment",))["comment"], required=True)
-        ticket = await run(service(request).comment, number, me.username, text)
-        return json_reply({"ticket": ticket_view(ticket, me.role)}, status=201)
+        tickets = service(request)
+        ticket = await run(within_scope, tickets, scope_of(me), number, tickets.comment, me.username, text)
+        return await audited_reply(request, enveloped(ticket), ticket_owner, status=201)
 
     @bp.get("/notifications")
     @authenticated(Role.SUPERVISOR)

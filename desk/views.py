@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from enum import Enum
@@ -13,6 +14,7 @@ from sanic.response import HTTPResponse
 from sanic.response import json as sanic_json
 
 from desk.auth import Role
+from service.audit import AuditEntry, Owner
 from service.clock import CST
 from service.privacy import mask_address, mask_phone, scrub
 from service.tickets.models import Notification, Rating, Ticket, TicketEvent
@@ -73,3 +75,16 @@ def rating_view(rating: Rating, role: Role) -> dict[str, Any]:
 def notification_view(note: Notification) -> dict[str, Any]:
     return {"id": note.id, "at": iso(note.at), "department": note.department, "recipient": note.recipient,
             "ticket_number": note.ticket_number, "kind": note.kind, "message": note.message, "read": note.read}
+
+
+def ticket_owner(data: Mapping[str, Any]) -> Owner | None:
+    """For the audit: a ticket's JSON is its customer's (anonymous tickets have no customer id)."""
+    if "number" in data and "customer_id" in data:
+        return Owner(str(data.get("customer_id") or ""), str(data["number"]))
+    return None
+
+
+def audit_entry_view(entry: AuditEntry) -> dict[str, Any]:
+    return {"id": entry.id, "at": iso(entry.at), "viewer": entry.viewer, "role": entry.role,
+            "customer_id": entry.customer_id, "shown": list(entry.shown), "source": entry.source,
+            "reference": entry.reference}

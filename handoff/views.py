@@ -1,13 +1,16 @@
-"""What agents and the bot are sent: handoff data masked per role, start results as JSON."""
+"""What agents and the bot are sent: handoff data masked per role, whose data it is (for the audit), start results."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from handoff.bridge import StartResult
+from service.audit import Owner
 from service.privacy import mask_phone, scrub
 
 SUPERVISOR = "主管"
+AGENT = "坐席"
 
 
 def _masked(value: Any, key: str = "") -> Any:
@@ -23,6 +26,25 @@ def _masked(value: Any, key: str = "") -> Any:
 def for_role(data: dict[str, Any], role: str) -> dict[str, Any]:
     """Supervisors see everything; agents see phone numbers, ID numbers and addresses masked."""
     return data if role == SUPERVISOR else _masked(data)
+
+
+def session_owner(data: Mapping[str, Any]) -> Owner | None:
+    """For the audit: anything carrying a session_id is that session's customer's. The customer id comes from the
+    context package when the data has it (session views); for queue entries and events it is left to the caller
+    to look up by the session id."""
+    session_id = data.get("session_id")
+    if not isinstance(session_id, str) or not session_id:
+        return None
+    context = data.get("context")
+    customer = ""
+    if isinstance(context, Mapping):
+        profile = context.get("customer")
+        slots = context.get("slots")
+        if isinstance(profile, Mapping) and profile.get("id"):
+            customer = str(profile["id"])
+        elif isinstance(slots, Mapping) and slots.get("customer_id"):
+            customer = str(slots["customer_id"])
+    return Owner(customer, session_id)
 
 
 def start_view(result: StartResult) -> dict[str, Any]:

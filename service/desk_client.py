@@ -1,6 +1,7 @@
 """The action server's client of the desk's handoff API (queueing, relaying, leaving).
 
-Authenticated with a short-lived token signed with the desk's key (role "bot"). Every call
+Authenticated with a short-lived bot token (role "bot", audience BOT_AUDIENCE) signed with a key derived from
+DESK_SECRET for the bot alone (service/desk_keys.py): the desk refuses it on staff routes. Every call
 has a timeout; a desk that is down or slow raises DeskUnavailable, so the action can fall
 back to a ticket and no handoff is lost.
 """
@@ -15,6 +16,7 @@ from typing import Any
 import aiohttp
 import jwt
 
+from service.desk_keys import BOT_AUDIENCE, bot_token_key
 from service.logs import log_event
 from service.settings import Settings, desk_signing_key
 
@@ -28,9 +30,10 @@ class DeskUnavailable(Exception):
 
 
 def bot_token(key: str, now: float | None = None) -> str:
+    """A bot token for the desk's handoff API; `key` is the desk secret (DESK_SECRET), the signing key is derived."""
     issued = int(now if now is not None else time.time())
-    claims = {"sub": "bot", "role": "bot", "name": "小智", "department": "", "iat": issued, "exp": issued + BOT_TOKEN_TTL_S}
-    return jwt.encode(claims, key, algorithm="HS256")
+    claims = {"sub": "bot", "role": "bot", "aud": BOT_AUDIENCE, "iat": issued, "exp": issued + BOT_TOKEN_TTL_S}
+    return jwt.encode(claims, bot_token_key(key), algorithm="HS256")
 
 
 class DeskClient:

@@ -1,8 +1,9 @@
 /* 小智客服 · 坐席工作台: the agents' console for handed-off chats.
  *
- * Plain ES2020, no dependencies. Talks to the desk: POST /api/auth/token to log in, then the
- * WebSocket /ws/agent for everything live (hello, queue, assigned, customer_message, agent_message,
- * session_ended, session_transferred, presence; commands status, pick, reply, transfer, end, ping).
+ * Plain ES2020, no dependencies. Talks to the desk: POST /api/auth/token to log in (POST /api/auth/logout
+ * to log out), then the WebSocket /ws/agent for everything live: its first frame is {type: "auth", token}
+ * (never a token in the URL), then hello, queue, assigned, customer_message, agent_message,
+ * session_ended, session_transferred, presence; commands status, pick, reply, transfer, end, ping.
  * Every text that comes from the API is put into the page with textContent (via h()), never as HTML.
  */
 "use strict";
@@ -179,10 +180,20 @@
       body = await answer.json();
     } catch (_error) { /* not JSON: reported below */ }
     if (!answer.ok) {
-      const error = new Error(answer.status === 401 ? "用户名或密码错误" : `登录失败（${body.reason || answer.status}）`);
-      throw error;
+      let text = `登录失败（${body.reason || answer.status}）`;
+      if (answer.status === 401) text = "用户名或密码错误";
+      // locked out or too busy: the desk's reason says for how long (Retry-After has the seconds)
+      else if (answer.status === 429 || answer.status === 503) text = body.reason || "登录尝试过于频繁，请稍后再试";
+      throw new Error(text);
     }
     return { token: body.token, username: body.username, name: body.name, role: body.role, expires_at: body.expires_at };
+  }
+
+  /** Revoke the token on the desk (best effort: the page forgets it either way). */
+  async function revokeToken(token) {
+    try {
+      await fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${token}` }, keepalive: true });
+    } catch (_error) { /* offline: the token still expires on its own */ }
   }
 
   async function apiGet(path) {
@@ -204,7 +215,7 @@
 
     url() {
       const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-      return `${scheme}//${location.host}/ws/agent?token=${encodeURIComponent(state.auth.token)}`;
+      return `${scheme}//${location.host}/ws/agent`; // the token goes in the first frame, never in the URL
     },
 
     open() {
@@ -219,6 +230,9 @@
       setConnection("connecting");
       const ws = new WebSocket(this.url());
       this.ws = ws;
+      ws.addEventListener("open", () => {
+        if (ws === this.ws && state.auth) ws.send(JSON.stringify({ type: "auth", token: state.auth.token }));
+      });
       ws.addEventListener("message", (event) => {
         if (ws !== this.ws) return;
         let data;
@@ -921,7 +935,10 @@
       }
     });
 
-    $("logout").addEventListener("click", () => logout(""));
+    $("logout").addEventListener("click", () => {
+      if (state.auth) revokeToken(state.auth.token);
+      logout("");
+    });
     $("reconnect-now").addEventListener("click", () => socket.open());
     window.addEventListener("online", () => {
       if (state.auth && !socket.ws) socket.open();

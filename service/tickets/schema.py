@@ -102,3 +102,42 @@ staff = Table(
     Column("skill_groups", String(200), nullable=False, default=""),  # comma-separated, for handoffs
     Column("capacity", Integer, nullable=False, default=3),  # concurrent chats
 )
+
+# --- staff security (migration 0005) -----------------------------------------------------------------
+
+# Bumped by `python -m desk.staff passwd|disable`: tokens carry the generation they were issued under, older ones
+# are refused. A table of its own rather than a staff column, so the account rows stay as they were.
+staff_token_generations = Table(
+    "staff_token_generations",
+    metadata,
+    Column("username", String(32), ForeignKey("staff.username"), primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+)
+
+# Tokens revoked by POST /api/auth/logout before they expire; rows past `expires_at` are pruned.
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    Column("jti", String(32), primary_key=True),
+    Column("username", String(32), nullable=False),
+    Column("revoked_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False, index=True),
+)
+
+# 操作日志: a 主管 was shown a customer's phone, address or ID number whole. Insert-only: nothing in the desk
+# updates or deletes a row.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("viewer", String(32), nullable=False),
+    Column("role", String(8), nullable=False),
+    Column("customer_id", String(64), nullable=False, default=""),
+    Column("shown", String(64), nullable=False),  # comma-separated: address, email, id_number, phone
+    Column("source", String(80), nullable=False),  # the route (GET /api/tickets/<number>) or push (ws:assigned)
+    Column("reference", String(64), nullable=False, default=""),  # a ticket number or a handoff session id
+)
+Index("ix_audit_log_at", audit_log.c.at)
+Index("ix_audit_log_viewer_at", audit_log.c.viewer, audit_log.c.at)
+Index("ix_audit_log_customer_at", audit_log.c.customer_id, audit_log.c.at)

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 T = schema.tickets
 E = schema.ticket_events
 MAX_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000  # keeps OFFSET ((page - 1) * page_size ≤ 10⁸) inside every database's integers
 IMPROVEMENT_THRESHOLD = 2  # ratings of 1 or 2 open an improvement task
 
 # Statements of the creation path, built once: building and cache-keying a 30-column insert per call was
@@ -175,8 +176,8 @@ class TicketService:
             return [_ticket(r) for r in rows]
 
     def search(self, filters: TicketFilter, page: int = 1, page_size: int = 20) -> Page:
-        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise InvalidInput("page", f"page ≥ 1 and 1 ≤ page_size ≤ {MAX_PAGE_SIZE}")
+        if not 1 <= page <= MAX_PAGE or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput("page", f"1 ≤ page ≤ {MAX_PAGE} and 1 ≤ page_size ≤ {MAX_PAGE_SIZE}")
         conditions: list[Any] = []
         for column, value in ((T.c.priority, filters.priority), (T.c.department, filters.department),
                               (T.c.category, filters.category), (T.c.assignee, filters.assignee),

@@ -181,6 +181,8 @@ def test_agent_picks_answers_and_ends_a_handed_off_chat(desk: Desk, fake_rasa: F
                                                         tmp_path: Path) -> None:
     expect = playwright.expect
     problems: list[str] = []
+    sockets: list[str] = []
+    page.on("websocket", lambda ws: sockets.append(ws.url))
     page.on("pageerror", lambda error: problems.append(f"pageerror: {error}"))
     page.on("console", lambda message: problems.append(f"console: {message.text} {message.location['url']}")
             if message.type == "error" else None)
@@ -192,6 +194,7 @@ def test_agent_picks_answers_and_ends_a_handed_off_chat(desk: Desk, fake_rasa: F
     page.get_by_role("button", name="登录").click()
     expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=WAIT_MS)
     expect(page.locator("#me-name")).to_have_text("小李")
+    assert sockets and all(url.endswith("/ws/agent") for url in sockets)  # the token goes in the first frame
     page.get_by_role("radio", name="忙碌").check()
     expect(page.locator("#status-switch")).to_have_attribute("data-status", "忙碌")
 
@@ -252,4 +255,14 @@ def test_agent_picks_answers_and_ends_a_handed_off_chat(desk: Desk, fake_rasa: F
     [ended] = fake_rasa.wait_for(HANDOFF_ENDED)
     assert (ended["sender"], ended["entities"]) == (SENDER, {"handoff_id": session_id})
     page.screenshot(path=str(tmp_path / "console.png"))
+
+    # 退出登录 revokes the token on the desk, not only in the page.
+    token = page.evaluate("JSON.parse(sessionStorage.getItem('xiaozhi.console.auth')).token")
+    assert http("GET", desk.url + "/api/me", headers={"Authorization": f"Bearer {token}"})[0] == 200
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.locator("#login-view")).to_be_visible()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while http("GET", desk.url + "/api/me", headers={"Authorization": f"Bearer {token}"})[0] != 401:
+        assert time.monotonic() < deadline, "the token still works after 退出登录"
+        time.sleep(0.1)
     assert problems == []

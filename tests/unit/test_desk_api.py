@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 import pytest
 from aiohttp import web
 
@@ -74,8 +75,11 @@ async def test_agents_assign_only_to_themselves(desk_each_db: Desk) -> None:
     assert (status, body["error"]) == (403, "forbidden")
     status, body = await desk.call("POST", f"/api/tickets/{number}/assign", agent, {"assignee": "agent1"})
     assert status == 200 and (body["ticket"]["assignee"], body["ticket"]["status"]) == ("agent1", "已分派")
+    status, body = await desk.call("POST", f"/api/tickets/{number}/assign", supervisor, {"assignee": "supervisor"})
+    assert status == 200 and body["ticket"]["assignee"] == "supervisor"
+    # agent2 is 物流部: a 售后技术 ticket is not theirs to work on
     status, body = await desk.call("POST", f"/api/tickets/{number}/assign", supervisor, {"assignee": "agent2"})
-    assert status == 200 and body["ticket"]["assignee"] == "agent2"
+    assert (status, body["error"], body["field"]) == (422, "invalid_input", "assignee")
     status, body = await desk.call("POST", f"/api/tickets/{number}/assign", supervisor, {"assignee": "nobody"})
     assert (status, body["error"], body["field"]) == (422, "unknown_assignee", "assignee")
     trail = desk.tickets.trail(number)
@@ -86,6 +90,43 @@ async def test_notifications_are_for_supervisors(desk: Desk) -> None:
     assert (await desk.call("GET", "/api/notifications", await desk.login("agent1")))[0] == 403
     status, body = await desk.call("GET", "/api/notifications", await desk.login("supervisor"))
     assert (status, body) == (200, {"items": []})
+
+
+# --- department scope ---------------------------------------------------------------------------------
+
+
+async def test_agents_work_only_on_their_departments_tickets(desk: Desk) -> None:
+    """agent2 is 物流部: a 售后技术 repair ticket is refused on every route; a 主管 works on all."""
+    repair = create(desk)  # 售后技术
+    address = create(desk, category=Category.ADDRESS, description="要改地址", customer_id="C002",
+                     customer_phone="13900139000", order_id="E202611120004")  # 物流部
+    agent2, agent1, supervisor = await desk.login("agent2"), await desk.login("agent1"), await desk.login("supervisor")
+    for method, path, body in (("GET", f"/api/tickets/{repair}", None),
+                               ("POST", f"/api/tickets/{repair}/assign", {"assignee": "agent2"}),
+                               ("POST", f"/api/tickets/{repair}/status", {"status": "处理中"}),
+                               ("POST", f"/api/tickets/{repair}/comments", {"comment": "我来看看"})):
+        status, answer = await desk.call(method, path, agent2, body)
+        assert (status, answer["error"]) == (403, "other_department"), path
+        assert "13800138000" not in str(answer) and "138****8000" not in str(answer)
+    assert [(e.actor, e.kind) for e in desk.tickets.trail(repair)] == [("bot", "created")]  # nothing changed
+    assert (await desk.call("GET", "/api/tickets/T000000", agent2))[0] == 404  # unknown stays unknown
+
+    async def listed(token: str, query: str = "") -> list[str]:
+        status, body = await desk.call("GET", "/api/tickets" + query, token)
+        assert status == 200, body
+        return [item["number"] for item in body["items"]]
+
+    assert await listed(agent2) == [address]  # forced to 物流部
+    assert await listed(agent2, "?department=物流部") == [address]
+    assert await listed(agent2, "?q=13800138000") == []  # not even by the customer's phone
+    status, body = await desk.call("GET", "/api/tickets?department=售后技术", agent2)
+    assert (status, body["error"], body["field"]) == (403, "other_department", "department")
+    assert await listed(agent1) == [repair]
+    assert await listed(supervisor) == [address, repair]
+    for number in (repair, address):
+        assert (await desk.call("GET", f"/api/tickets/{number}", supervisor))[0] == 200
+    status, body = await desk.call("POST", f"/api/tickets/{repair}/status", agent1, {"status": "处理中"})
+    assert status == 200
 
 
 # --- filters and pages -------------------------------------------------------------------------------
@@ -169,7 +210,7 @@ async def test_bad_comment_bodies(desk: Desk, raw: bytes | str, status: int, cod
 async def test_raw_utf8_in_the_url_is_understood(desk: Desk) -> None:
     """curl sends Chinese query values unencoded; the desk answers them like encoded ones."""
     number = create(desk, category=Category.ADDRESS, description="要改地址")
-    token = await desk.login("agent1")
+    token = await desk.login("agent2")  # 物流部
     host, port = desk.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
     writer.write(f"GET /api/tickets?department=物流部 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
@@ -234,11 +275,13 @@ class RecordingRasa:
 
     def __init__(self, delay_s: float = 0.0, status: int = 200) -> None:
         self.requests: list[tuple[str, dict[str, str], Any]] = []
+        self.authorizations: list[str] = []
         self.delay_s, self.status = delay_s, status
         self.url = ""
 
     async def handle(self, request: web.Request) -> web.Response:
         await asyncio.sleep(self.delay_s)
+        self.authorizations.append(request.headers.get("Authorization", ""))
         self.requests.append((request.path, dict(request.query), await request.json()))
         return web.json_response({"tracker": {}}, status=self.status)
 
@@ -256,10 +299,13 @@ class RecordingRasa:
         await self._runner.cleanup()
 
 
+RASA_JWT_SECRET = "unit-test-rasa-jwt-secret-0123456789abcdef"
+
+
 async def test_the_real_client_calls_rasas_http_api(tmp_path: Path, desk_clock: MovableClock) -> None:
     async with RecordingRasa() as rasa:
         settings = load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
-                                  "RASA_URL": rasa.url, "RASA_TOKEN": "rasa-token-1"})
+                                  "RASA_URL": rasa.url, "RASA_JWT_SECRET": RASA_JWT_SECRET})
         tickets = build_ticket_service(settings, desk_clock)
         number = tickets.create(draft(sender_id="web/c 001")).ticket.number
         tickets.change_status(number, "agent1", Status.IN_PROGRESS)
@@ -273,15 +319,16 @@ async def test_the_real_client_calls_rasas_http_api(tmp_path: Path, desk_clock: 
                     break
                 await asyncio.sleep(0.01)
         tickets._engine.dispose()
-    assert rasa.requests == [("/conversations/web/c 001/trigger_intent", {"output_channel": "latest",
-                                                                          "token": "rasa-token-1"},
+    assert rasa.requests == [("/conversations/web/c 001/trigger_intent", {"output_channel": "latest"},
                               {"name": "EXTERNAL_ticket_resolved", "entities": {"ticket_id": number}})]
+    token = rasa.authorizations[0].removeprefix("Bearer ")
+    assert jwt.decode(token, RASA_JWT_SECRET, algorithms=["HS256"])["user"] == {"username": "desk", "role": "admin"}
 
 
 async def test_rasa_failures_never_fail_the_caller() -> None:
     async with RecordingRasa(delay_s=1.0) as slow, RecordingRasa(status=500) as broken:
         for url, timeout in ((slow.url, 0.2), (broken.url, 3.0), (f"http://127.0.0.1:{free_port()}", 3.0)):
-            client = HttpRasaClient(url, timeout_s=timeout)
+            client = HttpRasaClient(url, RASA_JWT_SECRET, timeout_s=timeout)
             await client.open()
             assert await client.trigger_intent("s1", "EXTERNAL_ticket_resolved", {"ticket_id": "T1"}) is False
             await client.close()
