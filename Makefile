@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONHASHSEED := 0
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy train run actions shell validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-tickets bench-handoff reset-demo clean lint desk chromium
+.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-tickets bench-handoff reset-demo clean lint desk chromium
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,12 +49,16 @@ run: $(MODEL) ## start actions :5055, desk :5006 (agent console /console/) and R
 desk: $(VENV)/.installed ## start the staff desk API on :5006 (python -m desk)
 	$(PY) -m desk
 
-actions: $(VENV)/.installed ## start only the action server
-	$(RASA) run actions --port 5055 --actions actions
+actions: $(VENV)/.installed ## start only the action server (127.0.0.1:5055, calls need ACTION_SERVER_TOKEN)
+	$(PY) scripts/serve_actions.py --port 5055
 
+# Both launchers read (or generate) the same var/ secrets; serve_rasa.py hands the action token to Rasa.
 shell: $(MODEL) ## chat in the terminal (starts the action server in the background)
-	@mkdir -p var; $(RASA) run actions --port 5055 --actions actions > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
-	trap 'kill $$(cat var/actions.pid)' EXIT; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+	@mkdir -p var; $(PY) scripts/serve_actions.py --port 5055 > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
+	trap 'kill $$(cat var/actions.pid)' EXIT; $(PY) scripts/serve_rasa.py shell --model $(MODEL) --endpoints endpoints.yml
+
+rasa-token: $(VENV)/.installed ## print a 5-minute JWT for Rasa's HTTP API (curl -H "Authorization: Bearer <it>" …)
+	@$(PY) -m desk.rasa_client
 
 validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
 	$(PY) scripts/validate_data.py

@@ -3,8 +3,10 @@
 Starts its own action server and Rasa server (fresh demo database) unless --url is given,
 warms up, then lets N simulated customers run scripted multi-turn conversations at the same
 time; in the same run it sends the same texts to /model/parse at the same concurrency and
-pacing. Customers pause between messages like people reading and typing (--think-ms, ±50%
-jitter, seeded); --think-ms 0 sends back to back instead and measures saturation.
+pacing (/model/parse is Rasa's HTTP API: it gets a JWT signed with RASA_JWT_SECRET, the stack's
+own or, with --url, the one in the environment or var/). Customers pause between messages like
+people reading and typing (--think-ms, ±50% jitter, seeded); --think-ms 0 sends back to back
+instead and measures saturation.
 Prints JSON: turn p50/p95/p99, throughput, errors, parse p50/p95/p99 and turn/parse ratio.
 
     python bench/turns.py [--customers 8] [--rounds 6] [--think-ms 1500] [--url http://127.0.0.1:5005]
@@ -27,7 +29,10 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from desk.rasa_client import RasaJwt  # noqa: E402
 from scripts.launch import running_stack  # noqa: E402
+from service.secrets import stored_secret  # noqa: E402
+from service.settings import Settings, get_settings  # noqa: E402
 
 APOLOGY = "系统查询暂时有点慢"
 C001 = {"customer_id": "C001"}
@@ -82,19 +87,21 @@ async def customer(session: aiohttp.ClientSession, url: str, number: int, rounds
 
 
 async def parser(session: aiohttp.ClientSession, url: str, texts: list[str], latencies: list[float],
-                 errors: list[str], think_ms: float = 0, seed: int = 0) -> None:
+                 errors: list[str], signer: RasaJwt, think_ms: float = 0, seed: int = 0) -> None:
     rng = random.Random(seed)
     for text in texts:
         await pause(rng, think_ms)
+        headers = signer.headers()  # a cached token: signing is not what is measured
         started = time.perf_counter()
-        async with session.post(f"{url}/model/parse", json={"text": text}) as answer:
+        async with session.post(f"{url}/model/parse", json={"text": text}, headers=headers) as answer:
             await answer.read()
             if answer.status != 200:
                 errors.append(f"parse {text}: {answer.status}")
         latencies.append((time.perf_counter() - started) * 1000)
 
 
-async def measure(url: str, customers: int, rounds: int, think_ms: float = 0) -> dict[str, Any]:
+async def measure(url: str, settings: Settings, customers: int, rounds: int, think_ms: float = 0) -> dict[str, Any]:
+    signer = RasaJwt(stored_secret(settings, "RASA_JWT_SECRET"))
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         warm: list[float] = []
@@ -109,7 +116,7 @@ async def measure(url: str, customers: int, rounds: int, think_ms: float = 0) ->
         texts = [t for _, turns in SCRIPTS for t in turns] * max(1, rounds // 2)
         parse_ms: list[float] = []
         parse_errors: list[str] = []
-        await asyncio.gather(*(parser(session, url, texts[n::customers], parse_ms, parse_errors, think_ms, n)
+        await asyncio.gather(*(parser(session, url, texts[n::customers], parse_ms, parse_errors, signer, think_ms, n)
                                for n in range(customers)))
 
     turn, parse = percentiles(turn_ms), percentiles(parse_ms)
@@ -137,10 +144,10 @@ def main(argv: list[str]) -> int:
     parser_.add_argument("--url", help="an already running Rasa server; default: start a fresh stack")
     args = parser_.parse_args(argv)
     if args.url:
-        result = asyncio.run(measure(args.url.rstrip("/"), args.customers, args.rounds, args.think_ms))
+        result = asyncio.run(measure(args.url.rstrip("/"), get_settings(), args.customers, args.rounds, args.think_ms))
     else:
         with tempfile.TemporaryDirectory(prefix="bench-turns-") as work, running_stack(Path(work)) as stack:
-            result = asyncio.run(measure(stack.rasa_url, args.customers, args.rounds, args.think_ms))
+            result = asyncio.run(measure(stack.rasa_url, stack.settings, args.customers, args.rounds, args.think_ms))
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0
 

@@ -1,13 +1,17 @@
 """Start and stop the bot's processes (action server, Rasa server, staff desk) for tests and benchmarks.
 
 Each stack gets free loopback ports, its own working directory (demo database, tracker
-store, logs) unless told otherwise, and is stopped cleanly afterwards.
+store, logs, the secrets embedded mode generates) unless told otherwise, and is stopped cleanly
+afterwards. Rasa and the action server start through scripts/serve_rasa.py and
+scripts/serve_actions.py, locked as in production: `Stack.rasa_headers()` is what Rasa's HTTP API
+wants.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -19,6 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from service.secrets import SPECS
+from service.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "xiaozhi.tar.gz"
@@ -61,14 +68,15 @@ def http(method: str, url: str, body: Any | None = None, timeout: float = 30,
                                      headers={"Content-Type": "application/json", **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
-            raw = answer.read()
-            return answer.status, json.loads(raw) if raw else None
+            status, raw = answer.status, answer.read()
     except urllib.error.HTTPError as error:
-        raw = error.read()
-        try:
-            return error.code, json.loads(raw)
-        except ValueError:
-            return error.code, raw.decode(errors="replace")
+        status, raw = error.code, error.read()
+    if not raw:
+        return status, None
+    try:
+        return status, json.loads(raw)
+    except ValueError:  # Rasa's "/" answers plain text
+        return status, raw.decode(errors="replace")
 
 
 @dataclass
@@ -76,6 +84,18 @@ class Stack:
     work: Path
     urls: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # what the processes were started with
+
+    @property
+    def settings(self) -> Settings:
+        """The settings the stack's processes read (secrets generated under `work` in embedded mode)."""
+        return load_settings(self.env)
+
+    def rasa_headers(self) -> dict[str, str]:
+        """A fresh Authorization header (admin JWT, 5 minutes) for the stack's Rasa HTTP API."""
+        from desk.rasa_client import rasa_api_headers
+
+        return rasa_api_headers(self.settings)
 
     @property
     def rasa_url(self) -> str:
@@ -122,14 +142,24 @@ TRACKER_STORE = "connectors.tracker_store.CachedSQLTrackerStore"  # as in endpoi
 
 
 def endpoints_file(work: Path, actions_port: int, extra: str = "") -> Path:
+    """endpoints.yml for a stack: the action server on `actions_port` (with its token, as in endpoints.yml)."""
     path = work / "endpoints.yml"
     path.write_text(
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        '  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n'
         f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
         f'lock_store:\n  type: "in_memory"\n{extra}',
         encoding="utf-8",
     )
     return path
+
+
+def stack_secrets(env: dict[str, str]) -> dict[str, str]:
+    """Scaled mode takes no generated secret from var/: give a test stack its own random ones (not IDENTITY_SECRET,
+    which decides how the channels read identity claims, so it stays the caller's choice)."""
+    if not load_settings(env).scaled:
+        return {}
+    return {name: secrets.token_urlsafe(48) for name in SPECS if not env.get(name)}
 
 
 def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float = 240, desks: int = 0) -> Stack:
@@ -149,20 +179,22 @@ def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float 
                 "DESK_URL": f"http://127.0.0.1:{desk_ports[0] if desk_ports else free_port()}",
                 "WIDGET_ORIGINS": ",".join(f"http://127.0.0.1:{port}" for port in desk_ports) or "http://127.0.0.1",
                 **(env or {})}
+    full_env.update(stack_secrets(full_env))
     endpoints = endpoints_file(work, actions_port)
     commands: dict[str, tuple[list[str], str, str, dict[str, str]]] = {
-        "actions": ([str(BIN / "rasa"), "run", "actions", "--port", str(actions_port), "--actions", "actions"],
-                    f"http://127.0.0.1:{actions_port}", "/health", {}),
+        "actions": ([str(BIN / "python"), str(ROOT / "scripts" / "serve_actions.py"), "--port", str(actions_port)],
+                    f"http://127.0.0.1:{actions_port}", "/health", {"ACTIONS_HOST": "127.0.0.1"}),
     }
     for index, port in enumerate(desk_ports):
         commands["desk" if index == 0 else f"desk{index}"] = (
             [str(BIN / "python"), "-m", "desk"], f"http://127.0.0.1:{port}", "/health",
             {"DESK_HOST": "127.0.0.1", "DESK_PORT": str(port)})
-    commands["rasa"] = ([str(BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api", "--interface", "127.0.0.1",
-                         "--port", str(rasa_port), "--credentials", str(ROOT / "credentials.yml"),
-                         "--endpoints", str(endpoints)],
-                        f"http://127.0.0.1:{rasa_port}", "/status", {})
-    stack = Stack(work)
+    # "/" needs no token and answers once the model is loaded (Rasa loads it before it listens).
+    commands["rasa"] = ([str(BIN / "python"), str(ROOT / "scripts" / "serve_rasa.py"), "run", "--model", str(MODEL),
+                         "--interface", "127.0.0.1", "--port", str(rasa_port),
+                         "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
+                        f"http://127.0.0.1:{rasa_port}", "/", {})
+    stack = Stack(work, env=full_env)
     try:
         for name, (command, base, health, extra) in commands.items():
             log = work / f"{name}.log"
@@ -185,7 +217,7 @@ def start_desk(work: Path, env: dict[str, str] | None = None, timeout_s: float =
                 **(env or {}), "DESK_HOST": "127.0.0.1", "DESK_PORT": str(port)}
     base = f"http://127.0.0.1:{port}"
     log = work / "desk.log"
-    stack = Stack(work)
+    stack = Stack(work, env=full_env)
     try:
         with log.open("wb") as out:
             stack.processes["desk"] = subprocess.Popen([str(BIN / "python"), "-m", "desk"], cwd=ROOT, env=full_env,

@@ -1,7 +1,9 @@
 """Start 小智客服 in embedded mode: action server :5055, desk :5006 and Rasa server :5005.
 
-Waits until both answer, prints where to talk to the bot, and stops everything on Ctrl-C
-(or when one of the processes dies).
+Waits until each answers, prints where to talk to the bot, and stops everything on Ctrl-C
+(or when one of the processes dies). Rasa and the action server start locked
+(scripts/serve_rasa.py, scripts/serve_actions.py): the secrets they share are generated under
+var/ first, and no secret is ever on a command line.
 """
 
 from __future__ import annotations
@@ -15,23 +17,29 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.startup import checked_secrets, install_scrubbing  # noqa: E402
+from service.settings import SettingsError, load_settings  # noqa: E402
+
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "xiaozhi.tar.gz"
 START_TIMEOUT_S = 300
 
 
 def services(host: str, rasa_port: int, actions_port: int, desk_port: int) -> dict[str, tuple[list[str], str]]:
+    """name: (command, health URL). Rasa's "/" needs no token and answers once the model is loaded."""
     return {
         "actions": (
-            [str(BIN / "rasa"), "run", "actions", "--port", str(actions_port), "--actions", "actions"],
+            [str(BIN / "python"), "scripts/serve_actions.py", "--port", str(actions_port)],
             f"http://{host}:{actions_port}/health",
         ),
         "desk": ([str(BIN / "python"), "-m", "desk"], f"http://{host}:{desk_port}/health"),
         "rasa": (
-            [str(BIN / "rasa"), "run", "--model", str(MODEL), "--enable-api", "--cors", "*",
+            [str(BIN / "python"), "scripts/serve_rasa.py", "run", "--model", str(MODEL),
              "--interface", host, "--port", str(rasa_port),
              "--credentials", "credentials.yml", "--endpoints", "endpoints.yml"],
-            f"http://{host}:{rasa_port}/status",
+            f"http://{host}:{rasa_port}/",
         ),
     }
 
@@ -51,6 +59,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], deadline: float) -
 
 
 def main() -> int:
+    install_scrubbing()
     host = os.environ.get("XIAOZHI_HOST", "127.0.0.1")
     rasa_port = int(os.environ.get("RASA_PORT", "5005"))
     actions_port = int(os.environ.get("ACTIONS_PORT", "5055"))
@@ -59,7 +68,14 @@ def main() -> int:
     os.environ.setdefault("DESK_PORT", str(desk_port))
     os.environ.setdefault("DESK_URL", f"http://{host}:{desk_port}")
     os.environ.setdefault("RASA_URL", f"http://{host}:{rasa_port}")
-    (ROOT / "var").mkdir(exist_ok=True)
+    os.environ.setdefault("ACTIONS_HOST", host)
+    try:
+        settings = load_settings()
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        checked_secrets(settings, "RASA_JWT_SECRET", "ACTION_SERVER_TOKEN")  # generated once, before the processes race
+    except SettingsError as exc:
+        print(f"run_embedded: {exc}", file=sys.stderr)
+        return 2
     if not MODEL.exists():
         print(f"No trained model at {MODEL}; run `make train` first.", file=sys.stderr)
         return 1
@@ -75,7 +91,11 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
 
-    signal.signal(signal.SIGTERM, lambda *_: (stop(), sys.exit(0)))
+    def stop_and_exit(*_: object) -> None:
+        stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop_and_exit)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         for name, (command, health) in services(host, rasa_port, actions_port, desk_port).items():
@@ -91,7 +111,7 @@ def main() -> int:
   REST:       curl -s {base}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
                 -d '{{"sender": "demo", "message": "查一下E202611010001的物流", "metadata": {{"customer_id": "C001"}}}}'
   socket.io:  {base}/socket.io  (events user_uttered / bot_uttered)
-  Rasa API:   {base}/status
+  Rasa API:   curl -s {base}/status -H "Authorization: Bearer $(.venv/bin/python -m desk.rasa_client)"
   actions:    http://{host}:{actions_port}/health
   desk:       http://{host}:{desk_port}/docs  (staff API; demo logins agent1 / agent2 / supervisor)
   console:    http://{host}:{desk_port}/console/  (agents work handed-off chats here)

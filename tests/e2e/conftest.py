@@ -30,6 +30,10 @@ class Bot:
     def texts(self, sender: str, text: str, metadata: dict[str, Any] | None = None) -> str:
         return "\n".join(r.get("text", "") for r in self.say(sender, text, metadata))
 
+    def api(self, method: str, path: str, body: Any | None = None) -> tuple[int, Any]:
+        """Rasa's HTTP API (/conversations/…, /model/parse, /status) with a JWT in the Authorization header."""
+        return http(method, f"{self.rasa_url}{path}", body, headers=self.stack.rasa_headers())
+
 
 @pytest.fixture(scope="session")
 def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bot]:
