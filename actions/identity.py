@@ -30,7 +30,6 @@ from service.proofs import LastFour, phone_in
 SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 FOUR_DIGITS = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 RESEND = re.compile(r"重发|重新发|再发|没收到|收不到|没有收到|没看到")
-UNSURE_BELOW = 0.8
 
 
 def identity_of(tracker: Tracker) -> Identity:
@@ -100,10 +99,6 @@ def _text(tracker: Tracker) -> str:
     return str((tracker.latest_message or {}).get("text") or "").strip()
 
 
-def _unsure(tracker: Tracker) -> bool:
-    return float(((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0.0) < UNSURE_BELOW
-
-
 def _phone_entity(tracker: Tracker) -> str | None:
     value = next(tracker.get_latest_entity_values("phone"), None)
     return phone_in(str(value)) if value else None
@@ -134,8 +129,8 @@ class ProofSlots:
             return {}
         if phone and requested in (None, Slot.VERIFY_PHONE, Slot.ORDER_ID):
             return {Slot.VERIFY_PHONE: phone}
-        if requested == Slot.VERIFY_PHONE and text and (re.search(r"\d", text) or _unsure(tracker)):
-            return {Slot.VERIFY_PHONE: text}  # not a number: validate_verify_phone says so
+        if requested == Slot.VERIFY_PHONE and text:
+            return {Slot.VERIFY_PHONE: text}  # not a number: validate_verify_phone says so (digressions are rules)
         return {}
 
     async def validate_verify_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -162,11 +157,7 @@ class ProofSlots:
         if phone_in(text) or (RESEND.search(text) and not SIX_DIGITS.search(text)):
             return {}  # a new number or "send it again": extract_verify_phone's
         match = SIX_DIGITS.search(text)
-        if match:
-            return {Slot.VERIFY_CODE: match.group(1)}
-        if re.search(r"\d", text) or _unsure(tracker):
-            return {Slot.VERIFY_CODE: text}
-        return {}
+        return {Slot.VERIFY_CODE: match.group(1) if match else text} if text else {}
 
     async def validate_verify_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:
@@ -195,11 +186,7 @@ class ProofSlots:
         if phone_in(text):
             return {}  # a whole number: the customer chose the code instead
         match = FOUR_DIGITS.search(text)
-        if match:
-            return {Slot.PHONE_LAST4: match.group(1)}
-        if re.search(r"\d", text) or _unsure(tracker):
-            return {Slot.PHONE_LAST4: text}
-        return {}
+        return {Slot.PHONE_LAST4: match.group(1) if match else text} if text else {}
 
     async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: DomainDict) -> dict[str, Any]:

@@ -26,6 +26,34 @@ class ValidateIdentityForm(ProofSlots, ServiceFormValidation):
         return [] if identity_of(tracker).proven else [Slot.VERIFY_PHONE, Slot.VERIFY_CODE]
 
 
+def said_this_turn(tracker: Tracker, *responses: str) -> bool:
+    """Whether the bot has said one of `responses` since the customer's latest message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in responses:
+            return True
+    return False
+
+
+class ActionAskVerifyPhone(ServiceAction):
+    """Asks for the phone number, first saying why, unless the bot has just said so (or asks again after a miss)."""
+
+    def name(self) -> str:
+        return "action_ask_verify_phone"
+
+    async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
+        if said_this_turn(tracker, Response.VERIFY_PHONE_INVALID):
+            return []  # which asks already
+        if said_this_turn(tracker, Response.VERIFY_CODE_EXPIRED, Response.VERIFY_TOO_SOON):
+            dispatcher.utter_message(response=Response.ASK_VERIFY_PHONE_AGAIN)
+            return []
+        if not said_this_turn(tracker, Response.PROOF_NEEDED):
+            dispatcher.utter_message(response=Response.PROOF_NEEDED)
+        dispatcher.utter_message(response=Response.ASK_VERIFY_PHONE)
+        return []
+
+
 class ActionAskVerifyCode(ServiceAction):
     """Asks for the code, unless the bot has just said in this turn that it sent one (which asks already)."""
 
@@ -33,13 +61,8 @@ class ActionAskVerifyCode(ServiceAction):
         return "action_ask_verify_code"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        for event in reversed(tracker.events):
-            if event.get("event") == "user":
-                break
-            if event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") in (
-                    Response.VERIFY_CODE_SENT, Response.VERIFY_CODE_WRONG):
-                return []
-        dispatcher.utter_message(response=Response.ASK_VERIFY_CODE)
+        if not said_this_turn(tracker, Response.VERIFY_CODE_SENT, Response.VERIFY_CODE_WRONG, Response.VERIFY_CODE_FORMAT):
+            dispatcher.utter_message(response=Response.ASK_VERIFY_CODE)
         return []
 
 

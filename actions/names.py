@@ -157,6 +157,8 @@ class Response:
     PRODUCT_OVERVIEW = "utter_product_overview"
     PROFILE = "utter_profile"
 
+    ASK_VERIFY_PHONE = "utter_ask_verify_phone"
+    ASK_VERIFY_PHONE_AGAIN = "utter_ask_verify_phone_again"
     ASK_VERIFY_CODE = "utter_ask_verify_code"
     ASK_PHONE_LAST4 = "utter_ask_phone_last4"  # asked by the order forms of an anonymous customer
     VERIFY_CODE_SENT = "utter_verify_code_sent"

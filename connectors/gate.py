@@ -1,8 +1,8 @@
 """What every customer channel does with a message before Rasa sees it.
 
 - A message over 2,000 characters gets a polite reply and is not processed.
-- Each conversation may send `CHANNEL_RATE_PER_MINUTE` messages a minute (20 by default); the first one
-  over gets a polite reply, the rest of that minute are dropped.
+- Each conversation may send `CHANNEL_RATE_PER_MINUTE` messages a minute (20 by default); each one over
+  gets a polite reply instead of an answer (so none is lost unanswered), logged once a minute.
 - Text that starts with "/" is Rasa's syntax for "this intent, these entities". A customer may send it only
   as exactly a button payload the bot offered in its last reply; anything else stays ordinary text (a
   zero-width space in front keeps Rasa from parsing it), so nobody can type `/EXTERNAL_agent_message…` and
@@ -65,8 +65,8 @@ def as_customer_text(text: str, offered: frozenset[str]) -> str:
 
 class Pace(str, Enum):
     OK = "ok"
-    FIRST_REFUSAL = "first_refusal"  # the first message over the limit: say why
-    REFUSED = "refused"  # more of the same minute: drop quietly
+    FIRST_REFUSAL = "first_refusal"  # the first message over the limit this minute (logged)
+    REFUSED = "refused"  # more of the same minute
 
 
 class SenderLimiter:
@@ -163,7 +163,7 @@ class MessageGate:
         if pace is not Pace.OK:
             if pace is Pace.FIRST_REFUSAL:
                 log_event(logger, "channel_rate_limited", channel=message.input_channel)
-                await self._say(message, TOO_MANY_MESSAGES)
+            await self._say(message, TOO_MANY_MESSAGES)
             return False
         if text.startswith(INTENT_PREFIX):
             message.text = as_customer_text(text, await self._offered(message.sender_id))

@@ -7,7 +7,10 @@ or a non-string crashes them with a traceback) and let any socket post into any 
 - `session_request` joins the socket to its session only when the id looks like the random id the widget
   makes (16–64 letters, digits, `-` or `_`); anything else gets a fresh id, as when none is given;
 - `user_uttered` is taken only from a socket that joined that session, with a string message and an object
-  (or JSON object text) as metadata; anything else is dropped with a log line, never a traceback.
+  (or JSON object text) as metadata; anything else is dropped with a log line, never a traceback;
+- frames that are not socket.io at all are refused by the server itself (connectors/socketio_server.py).
+
+The channel does not ask for Rasa's socket.io `jwt_key`: who the customer is travels in the metadata.
 """
 
 from __future__ import annotations
@@ -20,10 +23,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import UserMessage
-from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
-from sanic import Blueprint
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from connectors.gate import MessageGate, guarded
+from connectors.socketio_server import CheckedSocketIO
 from service.logs import log_event
 from service.settings import get_settings
 
@@ -53,6 +59,9 @@ def metadata_of(raw: Any) -> dict[str, Any] | None:
 
 
 class SocketIOChannel(SocketIOInput):
+    """Rasa's socket.io channel, on a server that refuses malformed frames (connectors/socketio_server.py),
+    with the events checked and every message behind the gate."""
+
     gate: MessageGate | None = None
 
     @classmethod
@@ -62,22 +71,27 @@ class SocketIOChannel(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         gate = self.gate = self.gate or MessageGate()
         handler = guarded(on_new_message, gate)
-        blueprint = super().blueprint(handler)
-        sio = self.sio
-        assert sio is not None
-        sio.eio.cors_allowed_origins = list(get_settings().widget_origins)
+        sio = CheckedSocketIO(async_mode="sanic", cors_allowed_origins=list(get_settings().widget_origins))
+        self.sio = sio  # get_output_channel uses it
+        blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         namespace = self.namespace or "/"
 
         @blueprint.listener("before_server_start")
         async def bind_gate(app: Any, _loop: Any) -> None:
             gate.bind(app)
 
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: Any) -> None:
             session_id = session_id_of(data)
             if self.session_persistence:
                 sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
 
+        @sio.on(self.user_message_evt, namespace=namespace)
         async def handle_message(sid: str, data: Any) -> None:
             if not isinstance(data, dict) or not isinstance(data.get("message"), str) or not data["message"].strip():
                 log_event(logger, "socketio_message_refused", logging.WARNING, reason="not a message")
@@ -97,7 +111,4 @@ class SocketIOChannel(SocketIOInput):
                                   input_channel=self.name(), metadata=metadata)
             await handler(message)
 
-        # Rasa registered its own handlers for these events; these replace them.
-        sio.on("session_request", handler=session_request, namespace=namespace)
-        sio.on(self.user_message_evt, handler=handle_message, namespace=namespace)
         return blueprint

@@ -76,7 +76,8 @@
       }
       if (packet.startsWith("42")) {
         const [name, data] = JSON.parse(packet.slice(2));
-        if (name === "session_confirm" && !greeted) { greeted = true; emit("user_uttered", { message: "/greet", session_id: sessionId, metadata: who() }); }
+        // A greeting in words: the channel reads "/greet" as plain text, since the bot never offered it.
+        if (name === "session_confirm" && !greeted) { greeted = true; emit("user_uttered", { message: "你好", session_id: sessionId, metadata: who() }); }
         if (name === "bot_uttered") onBot(data || {});
       }
     };

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import aiohttp
 import pytest
 
 from scripts.launch import Stack, StackError, always_open_handoff, http, start_stack
+from service.identity import signed_metadata
 
 pytestmark = pytest.mark.e2e
 STEP_S = 15.0
@@ -48,10 +50,18 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     prefix = f"xiaozhi-test-{uuid.uuid4().hex[:8]}"
     work = tmp_path_factory.mktemp("handoff-redis")
+    # Redis makes it the scaled mode: the shop signs its customers, and there are no demo accounts.
+    shop_secret = secrets.token_urlsafe(32)
     try:
-        stack = start_stack(work, stack_env(work, {"REDIS_URL": url, "QUEUE_PREFIX": prefix}), desks=2)
+        stack = start_stack(work, stack_env(work, {"REDIS_URL": url, "QUEUE_PREFIX": prefix,
+                                                   "IDENTITY_SECRET": shop_secret}), desks=2)
     except StackError as error:
         pytest.fail(str(error))
+    from desk.auth import Role, StaffDirectory, StaffMember
+    from service.db import make_engine
+
+    StaffDirectory(make_engine(stack.settings.database_url)).add(
+        StaffMember("agent2", "小李", Role.AGENT, "物流部"), "xiaozhi-demo")
     yield stack
     stack.stop()
     client = redis.Redis.from_url(url)
@@ -60,14 +70,17 @@ def scaled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def say(stack: Stack, sender: str, text: str) -> str:
+    """张伟 (C001) on the shop's page: signed by the shop when the stack has IDENTITY_SECRET, else a plain claim."""
+    secret = stack.settings.identity_secret
+    metadata = signed_metadata(secret, customer_id="C001") if secret else {"customer_id": "C001"}
     status, replies = http("POST", f"{stack.rasa_url}/webhooks/rest/webhook",
-                           {"sender": sender, "message": text, "metadata": {"customer_id": "C001"}})
+                           {"sender": sender, "message": text, "metadata": metadata})
     assert status == 200, replies
     return "\n".join(r.get("text", "") for r in replies)
 
 
 def bot_events(stack: Stack, sender: str) -> list[dict[str, Any]]:
-    status, tracker = http("GET", f"{stack.rasa_url}/conversations/{sender}/tracker")
+    status, tracker = http("GET", f"{stack.rasa_url}/conversations/{sender}/tracker", headers=stack.rasa_headers())
     assert status == 200
     return [e for e in tracker["events"] if e["event"] == "bot"]
 
@@ -111,7 +124,8 @@ class Agent:
 async def agent_socket(session: aiohttp.ClientSession, desk_url: str, username: str = "agent2") -> Agent:
     async with session.post(f"{desk_url}/api/auth/token", json={"username": username, "password": "xiaozhi-demo"}) as r:
         token = (await r.json())["token"]
-    ws = await session.ws_connect(f"{desk_url.replace('http', 'ws')}/ws/agent?token={token}")
+    ws = await session.ws_connect(f"{desk_url.replace('http', 'ws')}/ws/agent")
+    await ws.send_str(json.dumps({"type": "auth", "token": token}))  # the token goes in the first frame, not the URL
     agent = Agent(ws)
     await agent.next(lambda e: e.get("type") == "hello")
     return agent

@@ -8,18 +8,19 @@ from scripts.launch import http
 from tests.e2e.conftest import Bot
 
 pytestmark = pytest.mark.e2e
+ZHANG = {"customer_id": "C001"}  # signed in (the embedded demo believes the page's claim)
 
 
 def test_logistics_question_names_carrier_waybill_and_latest_node(bot: Bot) -> None:
-    reply = bot.texts("e2e-logistics", "查一下E202611010001的物流")
+    reply = bot.texts("e2e-logistics", "查一下E202611010001的物流", ZHANG)
     assert "顺丰" in reply
     assert "SF1234567890" in reply
     assert "杭州转运中心" in reply
 
 
 def test_follow_up_uses_the_order_in_context(bot: Bot) -> None:
-    bot.texts("e2e-followup", "查一下E202611010001的物流")
-    reply = bot.texts("e2e-followup", "那它什么时候到")
+    bot.texts("e2e-followup", "查一下E202611010001的物流", ZHANG)
+    reply = bot.texts("e2e-followup", "那它什么时候到", ZHANG)
     assert "E202611010001" in reply and "预计" in reply
 
 
@@ -33,10 +34,12 @@ def test_vip_greeting_and_recent_orders_to_pick(bot: Bot) -> None:
     assert "SF1234567890" in reply
 
 
-def test_anonymous_customer_is_asked_for_an_order_number_first(bot: Bot) -> None:
+def test_anonymous_customer_is_asked_for_an_order_number_then_its_phone_digits(bot: Bot) -> None:
     reply = bot.texts("e2e-anon", "我的订单发货了吗")
     assert "订单号" in reply
     reply = bot.texts("e2e-anon", "E202611150002")
+    assert "后4位" in reply and "空气炸锅" not in reply
+    reply = bot.texts("e2e-anon", "8000")
     assert "空气炸锅" in reply
 
 
