@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.context import channel_of
+from actions.context import channel_of, latest_text
 from actions.deps import Services
 from actions.names import Form, Response, Slot
 from service.access import AccessDenied, Need
@@ -95,10 +95,6 @@ async def proven_events(services: Services, dispatcher: CollectingDispatcher, tr
     return slots
 
 
-def _text(tracker: Tracker) -> str:
-    return str((tracker.latest_message or {}).get("text") or "").strip()
-
-
 def _phone_entity(tracker: Tracker) -> str | None:
     value = next(tracker.get_latest_entity_values("phone"), None)
     return phone_in(str(value)) if value else None
@@ -119,7 +115,7 @@ class ProofSlots:
         if identity_of(tracker).proven:
             return {}
         requested = tracker.get_slot(Slot.REQUESTED)
-        text = _text(tracker)
+        text = latest_text(tracker).strip()
         phone = _phone_entity(tracker) or phone_in(text)
         if requested == Slot.VERIFY_CODE:
             if phone:  # a corrected number: a code to that one
@@ -153,7 +149,7 @@ class ProofSlots:
                                   domain: DomainDict) -> dict[str, Any]:
         if tracker.get_slot(Slot.REQUESTED) != Slot.VERIFY_CODE or identity_of(tracker).proven:
             return {}
-        text = _text(tracker)
+        text = latest_text(tracker).strip()
         if phone_in(text) or (RESEND.search(text) and not SIX_DIGITS.search(text)):
             return {}  # a new number or "send it again": extract_verify_phone's
         match = SIX_DIGITS.search(text)
@@ -182,7 +178,7 @@ class ProofSlots:
                                   domain: DomainDict) -> dict[str, Any]:
         if tracker.get_slot(Slot.REQUESTED) != Slot.PHONE_LAST4:
             return {}
-        text = _text(tracker)
+        text = latest_text(tracker).strip()
         if phone_in(text):
             return {}  # a whole number: the customer chose the code instead
         match = FOUR_DIGITS.search(text)
