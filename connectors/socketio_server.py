@@ -59,7 +59,7 @@ class CheckedWebSocket(WebSocket):  # type: ignore[misc]
 class CheckedEngineIO(engineio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._async = {**self._async, "websocket": CheckedWebSocket}
+        self._async = {**self._async, "websocket": CheckedWebSocket}  # type: ignore[has-type]
 
 
 class CheckedSocketIO(socketio.AsyncServer):  # type: ignore[misc]

@@ -18,7 +18,7 @@ async def test_vip_is_greeted_as_gold_member(services: Services) -> None:
     events = await ActionGreet(services).run(dispatcher, tracker("你好", "greet", metadata=checked_claim("C001")), domain())
     message = said(dispatcher, "utter_greet_vip")
     assert (message["tier"], message["name"]) == ("金卡会员", "张伟")
-    assert slot_events(events) == {"customer_id": "C001", "identity_proof": "signed", "verified_order": None,
+    assert slot_events(events) == {**signed_in("C001"), "verified_order": None,
                                    "customer_vip": True, "identity_seen": "ref-1"}
 
 
@@ -47,7 +47,7 @@ async def test_a_later_proof_replaces_an_earlier_one(services: Services) -> None
 
 async def test_regular_and_anonymous_greetings(services: Services) -> None:
     dispatcher = CollectingDispatcher()
-    await ActionGreet(services).run(dispatcher, tracker("你好", "greet", slots={"customer_id": "C002", "identity_proof": "signed"}), domain())
+    await ActionGreet(services).run(dispatcher, tracker("你好", "greet", slots={**signed_in("C002")}), domain())
     assert responses(dispatcher) == ["utter_greet_known"]
     dispatcher = CollectingDispatcher()
     await ActionGreet(services).run(dispatcher, tracker("你好", "greet"), domain())
@@ -91,7 +91,7 @@ async def test_urging_twice_is_escalated(services: Services) -> None:
 
 
 async def test_known_customer_picks_from_recent_orders(services: Services) -> None:
-    t = tracker("查物流", "query_logistics", slots={"customer_id": "C001", "identity_proof": "signed", "order_topic": "logistics"},
+    t = tracker("查物流", "query_logistics", slots={**signed_in("C001"), "order_topic": "logistics"},
                 active_loop="order_lookup_form")
     dispatcher = CollectingDispatcher()
     await ActionAskOrderId(services).run(dispatcher, t, domain())
@@ -110,7 +110,7 @@ async def test_anonymous_customer_is_asked_to_identify(services: Services) -> No
 
 async def test_last_week_earbuds_fill_the_order(services: Services) -> None:
     t = tracker("我上周买的耳机坏了", "repair_request", entities={"product": "耳机", "time_ref": "上周"},
-                slots={"customer_id": "C001", "identity_proof": "signed"})
+                slots={**signed_in("C001")})
     dispatcher = CollectingDispatcher()
     form = ValidateOrderLookupForm(services)
     extracted = await form.extract_order_id(dispatcher, t, domain())

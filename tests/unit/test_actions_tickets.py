@@ -19,9 +19,9 @@ from actions.tickets import (
 )
 from service.tickets.models import TicketFilter
 from service.tickets.rules import Status
-from tests.trackers import domain, responses, said, slot_events, tracker
+from tests.trackers import domain, responses, said, signed_in, slot_events, tracker
 
-WASHER = {"customer_id": "C002", "identity_proof": "signed", "issue_description": "洗衣机一直漏水"}
+WASHER = {**signed_in("C002"), "issue_description": "洗衣机一直漏水"}
 
 
 async def register(services: Services) -> str:
@@ -49,7 +49,7 @@ def with_history(t, *exchanges: tuple[str, str]):
 
 async def test_repair_request_becomes_a_ticket_without_asking_again(services: Services) -> None:
     t = with_history(tracker("明天上午", "inform", slots={
-        "customer_id": "C001", "identity_proof": "signed", "order_id": "E202610200003", "fault_description": "冷藏室不制冷",
+        **signed_in("C001"), "order_id": "E202610200003", "fault_description": "冷藏室不制冷",
         "contact_phone": "13800138000", "preferred_time": "2026-11-22（周日）上午"}),
         ("冰箱BCD-470不制冷了", "请留一个方便联系的手机号"), ("可以", "希望工程师什么时候上门呢？"))
     dispatcher = CollectingDispatcher()
@@ -66,7 +66,7 @@ async def test_repair_request_becomes_a_ticket_without_asking_again(services: Se
 
 
 async def test_second_complaint_on_the_same_order_updates_the_ticket(services: Services) -> None:
-    t = tracker("发错货了 E202611120004", "complaint", entities={"order_id": "E202611120004"}, slots={"customer_id": "C002", "identity_proof": "signed"})
+    t = tracker("发错货了 E202611120004", "complaint", entities={"order_id": "E202611120004"}, slots={**signed_in("C002")})
     first = CollectingDispatcher()
     await ActionHandleComplaint(services).run(first, t, domain())
     second = CollectingDispatcher()
@@ -76,12 +76,12 @@ async def test_second_complaint_on_the_same_order_updates_the_ticket(services: S
 
 async def test_progress_lists_open_tickets_or_shows_one(services: Services) -> None:
     number = await register(services)
-    dispatcher = await status_of(services, "我的工单处理得怎么样了", slots={"customer_id": "C002", "identity_proof": "signed"})
+    dispatcher = await status_of(services, "我的工单处理得怎么样了", slots={**signed_in("C002")})
     assert responses(dispatcher) == ["utter_ticket_list_intro", "utter_ticket_line"]
     line = said(dispatcher, "utter_ticket_line")
     assert (line["number"], line["status"], line["department"]) == (number, "新建", "客服中心")
 
-    li = {"customer_id": "C002", "identity_proof": "signed"}
+    li = {**signed_in("C002")}
     dispatcher = await status_of(services, f"{number}到哪一步了", entities={"ticket_id": number}, slots=li)
     assert said(dispatcher, "utter_ticket_detail")["number"] == number
     dispatcher = await status_of(services, "T2099010100001", entities={"ticket_id": "T2099010100001"}, slots=li)
@@ -90,7 +90,7 @@ async def test_progress_lists_open_tickets_or_shows_one(services: Services) -> N
 
 async def test_a_ticket_is_shown_only_to_its_customer(services: Services) -> None:
     number = await register(services)  # 李娜's
-    zhang = {"customer_id": "C001", "identity_proof": "signed"}
+    zhang = {**signed_in("C001")}
     dispatcher = await status_of(services, f"{number}到哪一步了", entities={"ticket_id": number}, slots=zhang)
     assert responses(dispatcher) == ["utter_ticket_not_found"]  # as if there were none: numbers are sequential
     dispatcher = CollectingDispatcher()
@@ -113,12 +113,12 @@ async def test_register_form_takes_the_description_from_the_message_or_history(s
 async def test_adding_information_to_the_open_ticket(services: Services) -> None:
     assert note_of("补充一下：收到时外箱就是湿的") == "收到时外箱就是湿的"
     number = await register(services)
-    t = tracker("补充一下：是底部漏水", "add_ticket_info", slots={"customer_id": "C002", "identity_proof": "signed", "ticket_note": "是底部漏水"})
+    t = tracker("补充一下：是底部漏水", "add_ticket_info", slots={**signed_in("C002"), "ticket_note": "是底部漏水"})
     dispatcher = CollectingDispatcher()
     await ActionAddTicketInfo(services).run(dispatcher, t, domain())
     assert said(dispatcher, "utter_ticket_note_added")["number"] == number
     assert services.tickets.trail(number)[-1].comment == "是底部漏水"
-    nothing_open = tracker("补充一下", "add_ticket_info", slots={"customer_id": "C001", "identity_proof": "signed"})
+    nothing_open = tracker("补充一下", "add_ticket_info", slots={**signed_in("C001")})
     form = ValidateTicketNoteForm(services)
     assert await form.required_slots(["ticket_note"], CollectingDispatcher(), nothing_open, domain()) == []
 
@@ -128,7 +128,7 @@ async def test_confirm_reject_and_rate_a_resolution(services: Services) -> None:
     services.tickets.change_status(number, "agent1", Status.IN_PROGRESS)
     services.tickets.change_status(number, "agent1", Status.AWAITING_CUSTOMER, "已更换进水阀")
 
-    pending = {"pending_offer": "resolution", "pending_ticket": number, "customer_id": "C002", "identity_proof": "signed"}
+    pending = {"pending_offer": "resolution", "pending_ticket": number, **signed_in("C002")}
     dispatcher = CollectingDispatcher()
     await ActionRejectResolution(services).run(dispatcher, tracker("还是漏", "deny", slots=pending), domain())
     assert services.tickets.get(number).status is Status.REOPENED
