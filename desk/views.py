@@ -16,7 +16,7 @@ from sanic.response import json as sanic_json
 from desk.auth import Role
 from service.audit import AuditEntry, Owner
 from service.clock import CST
-from service.privacy import mask_address, mask_phone, scrub
+from service.privacy import conversation_ref, mask_address, mask_phone, scrub
 from service.tickets.models import Notification, Rating, Ticket, TicketEvent
 
 LIST_LEAVES_OUT = ("transcript",)  # the whole excerpt is on the ticket's own page
@@ -50,6 +50,7 @@ def _plain(value: Any) -> Any:
 def ticket_view(ticket: Ticket, role: Role, whole: bool = True) -> dict[str, Any]:
     """A ticket as JSON; agents get the phone and address masked and free text scrubbed."""
     body = {key: _plain(value) for key, value in asdict(ticket).items()}
+    body["conversation"] = conversation_ref(body.pop("sender_id"))  # never the conversation's key itself
     if not sees_personal_data(role):
         body["customer_phone"] = mask_phone(ticket.customer_phone) if ticket.customer_phone else ""
         body["customer_address"] = mask_address(ticket.customer_address) if ticket.customer_address else ""

@@ -7,7 +7,7 @@ from typing import Any
 
 from handoff.bridge import StartResult
 from service.audit import Owner
-from service.privacy import mask_phone, scrub
+from service.privacy import conversation_ref, mask_phone, scrub
 
 SUPERVISOR = "主管"
 AGENT = "坐席"
@@ -23,9 +23,21 @@ def _masked(value: Any, key: str = "") -> Any:
     return value
 
 
+def _pseudonymous(value: Any) -> Any:
+    """The data with every `sender_id` replaced by a `conversation` pseudonym (see privacy.conversation_ref)."""
+    if isinstance(value, dict):
+        return {("conversation" if k == "sender_id" else k): (conversation_ref(str(v or "")) if k == "sender_id"
+                                                              else _pseudonymous(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pseudonymous(v) for v in value]
+    return value
+
+
 def for_role(data: dict[str, Any], role: str) -> dict[str, Any]:
-    """Supervisors see everything; agents see phone numbers, ID numbers and addresses masked."""
-    return data if role == SUPERVISOR else _masked(data)
+    """Supervisors see everything but the conversations' keys; agents see phone numbers, ID numbers and
+    addresses masked as well."""
+    shown = _pseudonymous(data)
+    return shown if role == SUPERVISOR else _masked(shown)
 
 
 def session_owner(data: Mapping[str, Any]) -> Owner | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -143,3 +144,15 @@ EVENT_IDENTIFIERS = frozenset({"message_id"})
 def scrub_event(event: Any) -> Any:
     """A Rasa event as an event broker sends it, with phones, ID numbers, e-mails and addresses masked in every string."""
     return scrub_data(event, keep=EVENT_IDENTIFIERS)
+
+
+def conversation_ref(sender_id: str) -> str:
+    """What staff see instead of a conversation's sender id: a stable pseudonym.
+
+    The sender id (a socket.io session id, a REST sender) is the conversation's only key: whoever knows it
+    can continue the conversation as its customer, with what they proved. Staff need to tell conversations
+    apart, not to hold their keys.
+    """
+    if not sender_id:
+        return ""
+    return hashlib.sha256(f"xiaozhi conversation\x1f{sender_id}".encode()).hexdigest()[:12]

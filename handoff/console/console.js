@@ -144,7 +144,7 @@
   function customerName(session) {
     const name = customerOf(session).name;
     if (name) return String(name);
-    const sender = String(session?.context?.sender_id || session?.session_id || "");
+    const sender = String(session?.context?.conversation || session?.session_id || "");
     return `访客 ${sender.slice(-4)}`;
   }
 
