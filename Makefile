@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONHASHSEED := 0
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-tickets bench-handoff reset-demo clean lint desk chromium
+.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-tickets bench-handoff reset-demo clean lint desk chromium test-fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,7 +54,8 @@ actions: $(VENV)/.installed ## start only the action server (127.0.0.1:5055, cal
 
 # Both launchers read (or generate) the same var/ secrets; serve_rasa.py hands the action token to Rasa.
 shell: $(MODEL) ## chat in the terminal (starts the action server in the background)
-	@mkdir -p var; $(PY) scripts/serve_actions.py --port 5055 > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
+	@mkdir -p var; export XIAOZHI_TODAY=$${XIAOZHI_TODAY-2026-11-21}; \
+	$(PY) scripts/serve_actions.py --port 5055 > var/actions.log 2>&1 & echo $$! > var/actions.pid; \
 	trap 'kill $$(cat var/actions.pid)' EXIT; $(PY) scripts/serve_rasa.py shell --model $(MODEL) --endpoints endpoints.yml
 
 rasa-token: $(VENV)/.installed ## print a 5-minute JWT for Rasa's HTTP API (curl -H "Authorization: Bearer <it>" …)
@@ -63,12 +64,23 @@ rasa-token: $(VENV)/.installed ## print a 5-minute JWT for Rasa's HTTP API (curl
 validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
 	$(PY) scripts/validate_data.py
 
-test: validate test-py test-pg test-redis test-e2e test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
+test: validate test-py test-fuzz test-pg test-redis test-e2e test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
 
 UNIT := tests/unit -m "not postgres and not redis"
 
 test-py: $(VENV)/.installed ## pytest: service rules, actions, channels, desk API (SQLite, in memory)
 	$(PY) -m pytest $(UNIT)
+
+FUZZ_VENV := .venv-fuzz
+
+$(FUZZ_VENV)/.installed: requirements-fuzz.txt
+	@if [ -z "$(PYTHON310)" ]; then echo "Python 3.10 is required for $(FUZZ_VENV) and none was found."; exit 1; fi
+	@[ -x $(FUZZ_VENV)/bin/python ] || $(PYTHON310) -m venv $(FUZZ_VENV)
+	$(FUZZ_VENV)/bin/python -m pip install --quiet -r requirements-fuzz.txt
+	@touch $@
+
+test-fuzz: $(VENV)/.installed $(FUZZ_VENV)/.installed ## schemathesis + hostile input, ≥1,000 requests on every desk route, zero 5xx
+	$(PY) -m tests.fuzz --st $(FUZZ_VENV)/bin/st
 
 test-pg: $(VENV)/.installed ## the same rules against the machine's PostgreSQL (a database per test, dropped after)
 	$(PY) -m pytest tests/unit -m postgres

@@ -112,7 +112,7 @@ def create_app(
     app.blueprint(audit_blueprint())
     app.blueprint(handoff_blueprint())
     app.blueprint(agent_socket_blueprint())
-    app.blueprint(meta_blueprint(policy.supervisors))
+    app.blueprint(meta_blueprint(policy.supervisors, handoff_config.groups))
     if WIDGET_DIR.is_dir():  # the customers' demo page with the chat widget (same routes as the console's)
         app.static("/chat", str(WIDGET_DIR), name="widget")
         app.static("/chat/", str(WIDGET_DIR / "index.html"), name="widget_index", strict_slashes=True)

@@ -32,6 +32,8 @@ def _type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     if "$ref" in schema:
         return schema["$ref"].rsplit("/", 1)[-1]
     schema = _resolve(spec, schema)
+    if "anyOf" in schema and "type" not in schema:
+        return " or ".join(dict.fromkeys(_type(spec, branch) for branch in schema["anyOf"]))
     kind = schema.get("type", "object")
     if kind == "array":
         return f"array of {_type(spec, schema.get('items', {}))}"
@@ -43,10 +45,16 @@ def _type(spec: dict[str, Any], schema: dict[str, Any]) -> str:
 def _fields(spec: dict[str, Any], schema: dict[str, Any]) -> str:
     schema = _resolve(spec, schema)
     required = set(schema.get("required", []))
+    properties = dict(schema.get("properties", {}))
+    for branch in schema.get("anyOf", []):  # alternatives (exactly one of group or agent): their fields, once each
+        branch = _resolve(spec, branch)
+        for name, prop in branch.get("properties", {}).items():
+            if name in branch.get("required", []) or name not in properties:
+                properties[name] = prop
     rows = "".join(
         f"<tr><td><code>{escape(name)}</code>{' *' if name in required else ''}</td>"
         f"<td>{escape(_type(spec, prop))}</td><td>{escape(_resolve(spec, prop).get('description', ''))}</td></tr>"
-        for name, prop in schema.get("properties", {}).items()
+        for name, prop in properties.items()
     )
     return f"<table><tr><th>field</th><th>type</th><th>meaning</th></tr>{rows}</table>" if rows else ""
 

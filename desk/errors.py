@@ -92,10 +92,28 @@ def sanic_error_reply(error: SanicException) -> HTTPResponse:
 CONTENT_LENGTH = re.compile(r"[0-9]{1,19}")
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf8_name(name: str) -> str:
+    return name if _utf8(name) else "(a name)"
+
+
 def check_framing(request: Request) -> None:
-    """400 for body framing that Sanic 21.12 misreads, before it reads the body: a Content-Length "abc" made it raise
-    (a 500), "-1" made it loop forever draining the body (the whole desk froze), and a Transfer-Encoding other than
-    chunked without a Content-Length raised too. Both headers at once (a request-smuggling shape) are refused."""
+    """400, before Sanic reads the body, for: a header that is not valid UTF-8; a URL with %00 (PostgreSQL can neither
+    compare nor store NUL: a 500 there); body framing that Sanic 21.12 misreads (a Content-Length "abc" made it raise,
+    a 500; "-1" made it loop forever draining the body, freezing the whole desk; a Transfer-Encoding other than chunked
+    without a Content-Length raised too); both headers at once, a request-smuggling shape."""
+    for name, value in request.headers.items():
+        if not _utf8(value):  # Sanic keeps undecodable bytes as lone surrogates, which nothing after can encode
+            raise SanicBadRequest(f"header {_utf8_name(name)} is not valid UTF-8")
+    if "%00" in request.path.lower() or "%00" in request.query_string.lower():
+        raise SanicBadRequest("the URL has a NUL character (%00), which no text field can hold")
     lengths = request.headers.getall("content-length", [])
     encodings = request.headers.getall("transfer-encoding", [])
     if any(not CONTENT_LENGTH.fullmatch(value.strip()) for value in lengths):

@@ -10,7 +10,6 @@ is written to the 操作日志.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 import jwt
@@ -22,6 +21,7 @@ from desk.audit_trail import audited_reply
 from desk.auth import StaffMember
 from desk.auth_api import authenticated
 from desk.errors import BadRequest, Forbidden, NotFoundError, Unauthorized, Unprocessable
+from desk.params import parse_json
 from desk.views import json_reply
 from handoff.bridge import Bridge, StartRequest
 from handoff.records import HandoffRecords
@@ -77,11 +77,10 @@ async def call(coro: Any) -> Any:
 
 
 def body_of(raw: bytes, required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The JSON object of a request; 400 when it is not one or lacks a required field."""
-    try:
-        body: Any = json.loads(raw) if raw else {}
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("bad_json", "the body is not valid JSON") from exc
+    """The JSON object of a request (params.parse_json: strict, bounded); 400 when it is not one or lacks a field."""
+    body = parse_json(raw)
+    if body is None:
+        body = {}
     if not isinstance(body, dict):
         raise BadRequest("bad_body", "the body must be a JSON object")
     for name in required:

@@ -62,7 +62,10 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
         "customer_id": nullable_text, "customer_name": text,
         "customer_phone": {"type": "string", "description": "masked (138****8000) for 坐席, whole for 主管"},
         "customer_address": {"type": "string", "description": "masked after the district for 坐席, whole for 主管"},
-        "customer_vip": {"type": "boolean"}, "channel": text, "sender_id": text, "order_id": nullable_text,
+        "customer_vip": {"type": "boolean"}, "channel": text,
+        "conversation": {"type": "string", "description": "a pseudonym of the conversation the ticket came from "
+                         "(never its sender id, which would let the reader continue it as the customer)"},
+        "order_id": nullable_text,
         "product": text, "intent": text, "description": text, "summary": text,
         "linked_ticket_id": {"type": "integer", "nullable": True}, "created_at": when, "updated_at": when,
         "first_response_due": when, "resolution_due": when, "first_responded_at": nullable_when,
@@ -228,9 +231,12 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
                            "in an answer or a WebSocket push. Read-only: no route changes or deletes a row.",
             "parameters": [_query("viewer", "only what this staff username saw", {"type": "string"}),
                            _query("customer_id", "only this customer's data", {"type": "string"}),
-                           _query("since", "from this time on (2026-11-21 or 2026-11-21T10:00+08:00)",
-                                  {"type": "string"}),
-                           _query("page", "page number, from 1", {"type": "integer", "minimum": 1, "default": 1}),
+                           _query("since", "from this time on: a date (2026-11-21) or an RFC 3339 date-time "
+                                  "(2026-11-21T10:00:00+08:00); seconds and offset may be left out (CST)",
+                                  {"anyOf": [{"type": "string", "format": "date"},
+                                             {"type": "string", "format": "date-time"}]}),
+                           _query("page", "page number, from 1", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                                                                  "default": 1}),
                            _query("page_size", "rows per page", {"type": "integer", "minimum": 1, "maximum": 100,
                                                                  "default": 50})],
             "responses": {"200": _json(_AUDIT_PAGE, "one page of the log"), **_errors(400, 401, 403, 422)}}},
@@ -292,7 +298,8 @@ def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
     text = {"text": {"type": "string", "minLength": 1, "maxLength": MAX_TEXT, "pattern": NOT_BLANK,
                      "description": "trimmed; not only whitespace"}}
     needed = {"type": "string", "minLength": 1}
-    group = {"type": "string", "nullable": True, **({"enum": [*groups, "", None]} if groups else {})}
+    left_out = {"type": "string", "nullable": True, "enum": ["", None]}  # absent, empty or null: not given
+    group = {"type": "string", "minLength": 1, **({"enum": groups} if groups else {})}
     agent_answer = {"200": _json(_ref("HandoffChange"), "done"), **_errors(401, 404, 422)}
     return {
         "/api/handoff/sessions": {"post": {
@@ -338,10 +345,13 @@ def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
         "/api/handoff/sessions/{session_id}/transfer": {"post": {
             "summary": "Transfer to another skill group or agent, context kept", "operationId": "transferHandoff",
             "tags": ["handoff"], "parameters": [session],
-            "requestBody": _body("exactly one of group or agent (an empty one is left out)",
-                                 {"group": group, "agent": maybe_text}, [],
-                                 oneOf=[{"required": ["group"], "properties": {"group": needed}},
-                                        {"required": ["agent"], "properties": {"agent": needed}}]),
+            "requestBody": {"required": True, "description": "exactly one of group (a skill group) or agent (a "
+                            "username); an empty or null one counts as not given", "content": {"application/json": {
+                                "schema": {"anyOf": [  # whole objects: generators mishandle anyOf beside properties
+                                    {"type": "object", "required": ["group"],
+                                     "properties": {"group": group, "agent": left_out}},
+                                    {"type": "object", "required": ["agent"],
+                                     "properties": {"agent": needed, "group": left_out}}]}}}},
             "responses": {**agent_answer, **_errors(400, 413)}}},
         "/api/handoff/sessions/{session_id}/end": {"post": {
             "summary": "End the chat; the bot takes over and asks for a rating", "operationId": "endHandoff",
@@ -379,7 +389,8 @@ def openapi_spec(departments: Collection[str], groups: Collection[str] = ()) -> 
         "openapi": "3.0.3",
         "info": {"title": "小智客服 staff desk", "version": "1.0",
                  "description": "Tickets for 坐席 (agents) and 主管 (supervisors). Log in with POST /api/auth/token, "
-                                "then send `Authorization: Bearer <token>`. Errors are JSON {error, reason}."},
+                                "then send `Authorization: Bearer <token>`. Errors are JSON {error, reason}. No text "
+                                "anywhere (path, query or body) may hold a NUL character (U+0000): that is a 400."},
         "servers": [{"url": "/"}],
         "security": SECURED,
         "tags": [{"name": "auth"}, {"name": "tickets"}, {"name": "handoff"}, {"name": "audit"}, {"name": "meta"}],
@@ -396,7 +407,7 @@ def openapi_spec(departments: Collection[str], groups: Collection[str] = ()) -> 
                                  "headers": challenge, **error},
                 "Forbidden": {"description": "the role does not allow it, or (坐席) the ticket is another department's",
                               **error},
-                "NotFound": {"description": "no such ticket", **error},
+                "NotFound": {"description": "no such ticket or handoff session", **error},
                 "Unprocessable": {"description": "well-formed but not acceptable", **error},
                 "PayloadTooLarge": {"description": "the body is over 64 KiB", **error},
             },

@@ -11,9 +11,11 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from desk.errors import BadRequest, Unprocessable
+from service.clock import CST
 from service.tickets.models import TicketFilter
 from service.tickets.policy import PRIORITIES
 from service.tickets.rules import Category, Status
@@ -27,6 +29,8 @@ MAX_NOTIFICATIONS = 200
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would also take "1_0", "１２" and "٣"
 NOT_BLANK = r"\S"  # the OpenAPI pattern of a text that must have something besides whitespace (same test as strip())
+MOMENT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
+                    r"([Zz]|[+-][0-9]{2}:[0-9]{2})?)?")
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class NotificationQuery:
     limit: int
 
 
-def _single(args: Mapping[str, list[str]], allowed: Collection[str]) -> dict[str, str]:
+def single_values(args: Mapping[str, list[str]], allowed: Collection[str]) -> dict[str, str]:
     """One value per known parameter; unknown or repeated parameters are a 400."""
     values: dict[str, str] = {}
     for name, given in args.items():
@@ -55,7 +59,7 @@ def _single(args: Mapping[str, list[str]], allowed: Collection[str]) -> dict[str
     return values
 
 
-def _text(values: dict[str, str], name: str) -> str | None:
+def free_text(values: dict[str, str], name: str) -> str | None:
     """A free-text filter, trimmed; None when empty."""
     return values.get(name, "").strip() or None
 
@@ -78,7 +82,7 @@ def _bool(values: dict[str, str], name: str) -> bool | None:
     return BOOLEANS[raw]
 
 
-def _int(values: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+def whole_number(values: dict[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = values.get(name)
     if not raw:
         return default
@@ -93,28 +97,54 @@ def _int(values: dict[str, str], name: str, default: int, low: int, high: int) -
     return number
 
 
+def moment(values: dict[str, str], name: str) -> datetime | None:
+    """A date (2026-11-21) or an RFC 3339 date-time (2026-11-21T10:00:00+08:00, …Z); seconds and the offset may be
+    left out (then it is CST). Naive CST, as stored; None when not given; 400 otherwise."""
+    raw = values.get(name, "")
+    if not raw:
+        return None
+    found = MOMENT.fullmatch(raw)
+    try:
+        if found is None:
+            raise ValueError(raw)
+        year, month, day, hour, minute, second, fraction, offset = found.groups()
+        micro = int((fraction or "0")[:6].ljust(6, "0"))
+        when = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                        min(int(second or 0), 59), micro)  # :60 is a leap second in RFC 3339
+        if offset and offset not in "Zz":
+            sign = 1 if offset[0] == "+" else -1
+            when = when.replace(tzinfo=timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))))
+        elif offset:
+            when = when.replace(tzinfo=timezone.utc)
+    except ValueError as exc:
+        raise BadRequest("bad_parameter", f"{name} must be a date or time like 2026-11-21 or "
+                                          f"2026-11-21T10:00:00+08:00; got '{raw[:40]}'", name) from exc
+    return when.astimezone(CST).replace(tzinfo=None) if when.tzinfo is not None else when
+
+
 def ticket_query(args: Mapping[str, list[str]], departments: Collection[str]) -> TicketQuery:
     """GET /api/tickets parameters as a service filter and a page."""
-    values = _single(args, TICKET_QUERY)
+    values = single_values(args, TICKET_QUERY)
     status = _choice(values, "status", [s.value for s in Status])
     filters = TicketFilter(
         status=Status(status) if status else None,
         priority=_choice(values, "priority", PRIORITIES),
         department=_choice(values, "department", list(departments)),
         category=_choice(values, "category", [c.value for c in Category]),
-        assignee=_text(values, "assignee"),
-        customer_id=_text(values, "customer_id"),
+        assignee=free_text(values, "assignee"),
+        customer_id=free_text(values, "customer_id"),
         overdue=_bool(values, "overdue"),
         open_only=bool(_bool(values, "open")),
-        query=_text(values, "q") or "",
+        query=free_text(values, "q") or "",
     )
-    return TicketQuery(filters, _int(values, "page", 1, 1, MAX_PAGE), _int(values, "page_size", 20, 1, MAX_PAGE_SIZE))
+    return TicketQuery(filters, whole_number(values, "page", 1, 1, MAX_PAGE),
+                       whole_number(values, "page_size", 20, 1, MAX_PAGE_SIZE))
 
 
 def notification_query(args: Mapping[str, list[str]], departments: Collection[str]) -> NotificationQuery:
-    values = _single(args, NOTIFICATION_QUERY)
+    values = single_values(args, NOTIFICATION_QUERY)
     return NotificationQuery(_choice(values, "department", list(departments)), bool(_bool(values, "unread")),
-                             _int(values, "limit", 50, 1, MAX_NOTIFICATIONS))
+                             whole_number(values, "limit", 50, 1, MAX_NOTIFICATIONS))
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -125,11 +155,14 @@ def _no_constant(name: str) -> Any:
 
 
 def _storable(value: Any) -> bool:
-    """No lone UTF-16 surrogates ("\\ud800" is valid JSON but no database can store it) anywhere in `value`."""
+    """No lone UTF-16 surrogate ("\\ud800") and no NUL ("\\u0000") anywhere in `value`: both are valid JSON, but
+    no database stores the first, and PostgreSQL's text refuses the second (a 500 there)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
+            if "\x00" in item:
+                return False
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
@@ -144,7 +177,7 @@ def _storable(value: Any) -> bool:
 
 def parse_json(raw: bytes) -> Any:
     """The JSON value of a request body (None when empty); 400 for anything a strict JSON parser refuses: invalid
-    UTF-8, NaN/Infinity, lone surrogates, and nesting deeper than Python's recursion limit."""
+    UTF-8, NaN/Infinity, lone surrogates, NUL characters, and nesting deeper than Python's recursion limit."""
     if not raw:
         return None
     try:
@@ -154,7 +187,7 @@ def parse_json(raw: bytes) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise BadRequest("bad_json", "the body is not valid JSON (UTF-8)") from exc
     if not _storable(value):
-        raise BadRequest("bad_json", "the body has text that is not valid Unicode (a lone surrogate)")
+        raise BadRequest("bad_json", "the body has text a database cannot store (a NUL or a lone surrogate)")
     return value
 
 

@@ -21,7 +21,9 @@ from sqlalchemy import and_, func, insert, select
 from sqlalchemy.engine import Engine
 
 from service.clock import Clock
+from service.errors import InvalidInput
 from service.tickets.schema import audit_log as A
+from service.tickets.service import MAX_PAGE
 
 PHONE, ADDRESS, ID_NUMBER, EMAIL = "phone", "address", "id_number", "email"
 KINDS = (ADDRESS, EMAIL, ID_NUMBER, PHONE)
@@ -160,6 +162,8 @@ class AuditLog:
 
     def search(self, query: AuditQuery) -> AuditPage:
         """Newest first, filtered by viewer, customer and earliest time."""
+        if not 1 <= query.page <= MAX_PAGE or not 1 <= query.page_size <= MAX_PAGE_SIZE:
+            raise InvalidInput("page", f"1 ≤ page ≤ {MAX_PAGE} and 1 ≤ page_size ≤ {MAX_PAGE_SIZE}")
         conditions: list[Any] = []
         if query.viewer:
             conditions.append(A.c.viewer == query.viewer)

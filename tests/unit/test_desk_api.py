@@ -15,13 +15,13 @@ from aiohttp import web
 
 from desk.app import create_app
 from desk.escalation import escalate_once, run_escalation
-from desk.params import TICKET_QUERY
+from desk.params import TICKET_QUERY, parse_json
 from desk.rasa_client import HttpRasaClient
 from scripts.launch import free_port
 from service.settings import load_settings
 from service.tickets import build_ticket_service
 from service.tickets.rules import Category, Status
-from service.tickets.service import TicketService
+from service.tickets.service import MAX_PAGE, TicketService
 from tests.desk_harness import FAST_HASHER, Desk, MovableClock, draft, running_desk, serving
 
 WHOLE_ADDRESS = "浙江省杭州市西湖区文三路100号3幢201室"
@@ -444,3 +444,126 @@ async def test_console_is_served_at_console_slash(desk: Desk) -> None:
     for asset in ("console.js", "console.css"):
         async with desk.session.get(f"{desk.url}/console/{asset}") as answer:
             assert answer.status == 200, asset
+
+
+# --- bad input, measured (the findings of make test-fuzz) ---------------------------------------------
+
+
+async def raw_exchange(desk: Desk, wire: bytes) -> bytes:
+    """Send raw bytes; what the desk answers (b"" when it closes without a word)."""
+    host, port = desk.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(wire)
+    await writer.drain()
+    try:
+        return await asyncio.wait_for(reader.read(65536), 3)
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize("query, status, code", [
+    ("page=40917185541385887744", 422, "invalid_parameter"),  # was a 500: OFFSET overflowed SQLite's integers
+    (f"page={MAX_PAGE + 1}", 422, "invalid_parameter"),
+    ("page=" + "9" * 5000, 422, "invalid_parameter"),  # past int()'s digit limit, still a range answer
+    ("page=1_0", 400, "bad_parameter"), ("page=%EF%BC%91", 400, "bad_parameter"), ("page=+1", 400, "bad_parameter"),
+    ("page=%201", 400, "bad_parameter"),
+    ("status=%20新建", 422, "invalid_parameter"), ("open=True", 400, "bad_parameter"),
+])
+async def test_parameters_are_taken_exactly_as_documented(desk: Desk, query: str, status: int, code: str) -> None:
+    answer, body = await desk.call("GET", "/api/tickets?" + query, await desk.login("supervisor"))
+    assert (answer, body["error"]) == (status, code), body
+    assert body["field"] == query.split("=")[0]
+
+
+async def test_documented_values_are_accepted(desk: Desk) -> None:
+    token = await desk.login("supervisor")
+    for query in (f"page={MAX_PAGE}", "open=1", "overdue=0", "open=", "status=", "page="):
+        status, body = await desk.call("GET", "/api/tickets?" + query, token)
+        assert status == 200, (query, body)
+    status, body = await desk.call("GET", "/api/notifications?unread=1", token)
+    assert status == 200, body
+
+
+async def test_405_says_which_methods_are_allowed(desk: Desk) -> None:
+    async with desk.session.request("TRACE", desk.url + "/api/tickets") as answer:
+        assert (answer.status, answer.headers.get("Allow")) == (405, "GET")
+        assert (await answer.json())["error"] == "method_not_allowed"
+
+
+async def test_a_plain_get_on_the_websocket_route_is_a_clear_426(desk: Desk) -> None:
+    async with desk.session.get(desk.url + "/ws/agent") as answer:
+        body = await answer.json()
+        assert (answer.status, answer.headers.get("Upgrade"), body["error"]) == (426, "websocket", "upgrade_required")
+        assert "b'" not in body["reason"]  # was the websockets package's raw bytes, repr'd
+
+
+async def test_nul_in_the_url_is_a_400(desk: Desk) -> None:
+    token = await desk.login("supervisor")
+    for path in ("/api/tickets?q=a%00b", "/api/tickets/T%00"):
+        status, body = await desk.call("GET", path, token)
+        assert (status, body["error"]) == (400, "bad_request") and "NUL" in body["reason"], path
+
+
+@pytest.mark.parametrize("header", [b"Content-Length: -1", b"Content-Length: abc", b"Transfer-Encoding: gzip",
+                                    b"Content-Length: 2\r\nContent-Length: 3", b"Cookie: \xff\xfe"])
+async def test_malformed_framing_is_a_400_and_the_desk_goes_on(desk: Desk, header: bytes) -> None:
+    """Content-Length -1 used to make Sanic loop forever draining the body: one request froze the whole desk."""
+    answer = await raw_exchange(desk, b"GET /health HTTP/1.1\r\nHost: x\r\n" + header + b"\r\n\r\n"
+                                      b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400") and b'"error":"bad_request"' in answer, answer
+    assert (await desk.call("GET", "/health"))[0] == 200
+
+
+@pytest.mark.parametrize("raw, reason", [
+    (b"[" * 5000 + b"]" * 5000, "nested too deeply"),  # was a 500 (RecursionError)
+    (b'{"comment": "\\ud800"}', "lone surrogate"),  # was a 500 when stored (UnicodeEncodeError)
+    (b'{"comment": NaN}', "not valid JSON"), (b'{"comment": "\xff"}', "not valid JSON"),
+    (b'{"comment": "a\\u0000b"}', "NUL"),  # a 500 on PostgreSQL: its text cannot hold NUL
+])
+async def test_json_a_database_cannot_take_is_a_400(desk: Desk, raw: bytes, reason: str) -> None:
+    number = create(desk)
+    status, body = await desk.call("POST", f"/api/tickets/{number}/comments", await desk.login("agent1"), raw=raw)
+    assert (status, body["error"]) == (400, "bad_json") and reason in body["reason"], body
+
+
+def test_parse_json_is_strict() -> None:
+    assert parse_json(b"") is None and parse_json(b'{"a": [1, "\\u4e2d"]}') == {"a": [1, "中"]}
+    for raw in (b"Infinity", b'{"a": -Infinity}', b'["\\udfff"]', b"{" * 3000, b"\xfe\xff"):
+        with pytest.raises(Exception) as refused:
+            parse_json(raw)
+        assert getattr(refused.value, "code", None) == "bad_json", raw
+
+
+async def test_text_limits_count_what_was_sent(desk: Desk) -> None:
+    number = create(desk)
+    token = await desk.login("agent1")
+    padded = " " * 5 + "长" * 1996  # 2001 characters as sent: over maxLength, though 1996 after trimming
+    status, body = await desk.call("POST", f"/api/tickets/{number}/comments", token, {"comment": padded})
+    assert (status, body["error"]) == (422, "invalid_comment")
+    status, body = await desk.call("POST", f"/api/tickets/{number}/status", token, {"status": " 处理中"})
+    assert (status, body["error"]) == (422, "invalid_status")
+
+
+async def test_openapi_describes_what_the_routes_accept(desk: Desk) -> None:
+    _, spec = await desk.call("GET", "/openapi.json")
+    schemas = spec["components"]["schemas"]
+    for name in ("LoginRequest", "AssignRequest", "StatusRequest", "CommentRequest"):
+        assert schemas[name]["additionalProperties"] is False, name
+    listing = {p["name"]: p for p in spec["paths"]["/api/tickets"]["get"]["parameters"]}
+    assert listing["page"]["schema"]["maximum"] == MAX_PAGE
+    assert listing["open"]["schema"]["enum"] == ["true", "1", "false", "0"]
+    assert all(p["allowEmptyValue"] for p in listing.values())
+    unauthorized = spec["components"]["responses"]["Unauthorized"]
+    assert "WWW-Authenticate" in unauthorized["headers"]
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            if operation.get("security", spec["security"]) != []:
+                assert "401" in operation["responses"], (method, path)
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body and operation["requestBody"].get("required"):
+                assert "413" in operation["responses"], (method, path)
+    transfer = spec["paths"]["/api/handoff/sessions/{session_id}/transfer"]["post"]["requestBody"]
+    groups = transfer["content"]["application/json"]["schema"]["anyOf"][0]["properties"]["group"]["enum"]
+    assert "物流" in groups  # the skill groups of handoff.yml
+    assert spec["paths"]["/api/handoff/sessions"]["post"]["security"] == [{"botAuth": []}]
+    assert "426" in spec["paths"]["/ws/agent"]["get"]["responses"]
