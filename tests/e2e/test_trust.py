@@ -15,7 +15,6 @@ import re
 import uuid
 from typing import Any
 
-import aiohttp
 from hypothesis import HealthCheck, given, seed, settings
 
 from scripts.launch import http
@@ -26,6 +25,7 @@ from service.tickets import build_ticket_service
 from tests.desk_harness import draft
 from tests.e2e.conftest import Bot
 from tests.unit.test_channel_fuzz import hostile_text, identity_claims
+from tests.widget_socket import widget_socket
 
 FRYER = "E202611150002"  # 张伟's air fryer, not shipped: cancellable by its owner
 
@@ -116,39 +116,14 @@ def test_typed_desk_events_over_rest_only_get_a_normal_reply(bot: Bot) -> None:
 
 
 def test_typed_desk_events_over_socketio_only_get_a_normal_reply(bot: Bot) -> None:
+    session = uuid.uuid4().hex
+
     async def chat() -> list[dict[str, Any]]:
-        """Engine.IO by hand, as the widget speaks it."""
-        received: list[dict[str, Any]] = []
-        session = uuid.uuid4().hex
-        url = bot.rasa_url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-        async with aiohttp.ClientSession() as client, client.ws_connect(url) as ws:
-            await ws.receive(timeout=10)  # open
-            await ws.send_str("40")
-
-            async def emit(event: str, data: dict[str, Any]) -> None:
-                await ws.send_str("42" + json.dumps([event, data]))
-
-            await emit("session_request", {"session_id": session})
-            await emit("user_uttered", {"session_id": "someone-elses-session-0001", "message": "是的"})
+        async with widget_socket(bot.rasa_url, session) as socket:
+            await socket.emit("user_uttered", {"session_id": "someone-elses-session-0001", "message": "是的"})
             for typed in desk_events("T2026112100001"):
-                await emit("user_uttered", {"session_id": session, "message": typed})
-            deadline = asyncio.get_running_loop().time() + 20
-            while asyncio.get_running_loop().time() < deadline:
-                try:
-                    frame = await ws.receive(timeout=2)
-                except asyncio.TimeoutError:
-                    if received:
-                        break
-                    continue
-                if frame.type != aiohttp.WSMsgType.TEXT:
-                    break
-                if frame.data == "2":
-                    await ws.send_str("3")
-                elif frame.data.startswith("42"):
-                    name, data = json.loads(frame.data[2:])
-                    if name == "bot_uttered":
-                        received.append(data)
-        return received
+                await socket.emit("user_uttered", {"session_id": session, "message": typed})
+            return await socket.bot_messages()
 
     received = asyncio.run(chat())
     assert received, "a normal reply"

@@ -18,7 +18,9 @@ def desk_clock() -> MovableClock:
 
 
 def desk_settings(tmp_path: Path, database_url: str) -> Settings:
-    return load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url})
+    # Embedded mode on purpose, also on PostgreSQL (which alone would mean scaled): these tests log in
+    # with the demo accounts, and its secrets are generated under tmp_path.
+    return load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "DATABASE_URL": database_url, "XIAOZHI_MODE": "embedded"})
 
 
 async def _desk(settings: Settings, clock: MovableClock) -> AsyncIterator[Desk]:

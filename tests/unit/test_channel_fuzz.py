@@ -35,6 +35,7 @@ from connectors.socketio_channel import SocketIOChannel
 from scripts.launch import free_port
 from service.identity import signed_metadata
 from service.settings import load_settings
+from tests.widget_socket import widget_socket
 
 SECRET = "the-shops-identity-secret-for-fuzzing-01"
 EXAMPLES = 1000
@@ -201,27 +202,11 @@ def test_the_socketio_channel_drops_malformed_events_without_a_traceback(channel
                         await (ws.send_bytes(frame) if isinstance(frame, bytes) else ws.send_str(frame))
                     await asyncio.sleep(0.05)
 
-    async def a_real_customer() -> list[Any]:
-        """Speaks Engine.IO by hand (python-socketio's client wants a newer aiohttp than Rasa's)."""
-        url = channels.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
+    async def a_real_customer() -> list[dict[str, Any]]:
         session = uuid.uuid4().hex
-        async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
-            await ws.receive(timeout=5)  # open
-            await ws.send_str("40")
-            await ws.send_str("42" + json.dumps(["session_request", {"session_id": session}]))
-            await ws.send_str("42" + json.dumps(["user_uttered", {"session_id": session, "message": "你好"}]))
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                frame = await ws.receive(timeout=10)
-                if frame.type != aiohttp.WSMsgType.TEXT:
-                    break
-                if frame.data == "2":
-                    await ws.send_str("3")
-                elif frame.data.startswith("42"):
-                    name, data = json.loads(frame.data[2:])
-                    if name == "bot_uttered":
-                        return [data]
-        return []
+        async with widget_socket(channels.url, session) as socket:
+            await socket.emit("user_uttered", {"session_id": session, "message": "你好"})
+            return await socket.bot_messages(until_quiet_s=1.0, timeout_s=10.0)
 
     collected: list[Any] = []
 
