@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 LAST4_WRONG_PER_CONVERSATION = (Window(timedelta(hours=1), 5),)
-LAST4_WRONG_PER_ORDER = (Window(timedelta(hours=1), 10),)
+# 10,000 possible digits: at most 20 wrong guesses a day on one order, from all conversations together.
+LAST4_WRONG_PER_ORDER = (Window(timedelta(hours=1), 10), Window(timedelta(days=1), 20))
 
 
 def proof_key(secret: str) -> bytes:
