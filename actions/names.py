@@ -172,7 +172,6 @@ class Response:
     LAST4_WRONG = "utter_phone_last4_wrong"
     LAST4_LOCKED = "utter_phone_last4_locked"
     LAST4_FORMAT = "utter_phone_last4_format"
-    TICKET_NOT_FOUND = "utter_ticket_not_found"
 
     COMPLAINT_ACK = "utter_complaint_ack"
     RATING_THANKS = "utter_rating_thanks"

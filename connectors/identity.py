@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from service.identity import check_claim, without_identity
+from service.identity import VERIFIED_KEY, check_claim, without_identity
 from service.logs import log_event
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
-VERIFIED_KEY = "identity"
 
 
 def verified_metadata(metadata: Mapping[str, Any] | None, secret: str | None, max_ttl_s: int,

@@ -41,14 +41,6 @@ def check_order(identity: Identity, order: Order, need: Need = Need.OWNER) -> No
     raise AccessDenied("proof_needed")
 
 
-def may_see_order(identity: Identity, order: Order, need: Need = Need.STATUS) -> bool:
-    try:
-        check_order(identity, order, need)
-    except AccessDenied:
-        return False
-    return True
-
-
 def check_refund(identity: Identity, refund: Refund, order: Order) -> None:
     """A refund is the order's owner's business only."""
     if refund.order_id != order.id:

@@ -14,7 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import Enum
 
 from sqlalchemy import select, update
@@ -137,10 +137,3 @@ class OneTimeCodes:
             return Check(Outcome.OK)
         log_event(logger, "otp_wrong", phone=mask_phone(phone), attempts=attempts)
         return Check(Outcome.LOCKED if attempts >= MAX_TRIES else Outcome.WRONG, MAX_TRIES - attempts)
-
-    def expires_at(self, phone: str, conversation: str) -> datetime | None:
-        phone_key = _hash(self._key, "phone", phone)
-        with self._engine.connect() as conn:
-            return conn.execute(select(C.c.expires_at).where(C.c.phone_key == phone_key,
-                                                             C.c.conversation == conversation)
-                                .order_by(C.c.created_at.desc()).limit(1)).scalar()

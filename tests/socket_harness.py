@@ -50,8 +50,9 @@ def handoff_request(sender: str = "web-c001", text: str = "") -> dict[str, Any]:
 class AgentSocket:
     """An agent's /ws/agent; frames are kept until a step asks for them."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, step_s: float = STEP_S) -> None:
         self.ws = ws
+        self.step_s = step_s  # how long a step waits for its frame
         self.unread: list[dict[str, Any]] = []
 
     @classmethod
@@ -64,7 +65,7 @@ class AgentSocket:
             await ws.send_str(frame if isinstance(frame, str) else json.dumps(frame))
         return socket
 
-    async def next(self, wanted: Callable[[dict[str, Any]], bool], timeout_s: float = STEP_S) -> dict[str, Any]:
+    async def next(self, wanted: Callable[[dict[str, Any]], bool], timeout_s: float | None = None) -> dict[str, Any]:
         async def read() -> dict[str, Any]:
             while True:
                 for index, event in enumerate(self.unread):
@@ -75,7 +76,7 @@ class AgentSocket:
                     raise AssertionError(f"socket closed: {message.type} {self.ws.close_code}")
                 self.unread.append(json.loads(message.data))
 
-        return await asyncio.wait_for(read(), timeout_s)
+        return await asyncio.wait_for(read(), timeout_s or self.step_s)
 
     async def send(self, **command: Any) -> dict[str, Any]:
         await self.ws.send_str(json.dumps(command, ensure_ascii=False))

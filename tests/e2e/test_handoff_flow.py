@@ -22,6 +22,7 @@ import pytest
 
 from scripts.launch import Stack, StackError, always_open_handoff, http, start_stack
 from service.identity import signed_metadata
+from tests.socket_harness import AgentSocket
 
 pytestmark = pytest.mark.e2e
 STEP_S = 15.0
@@ -96,37 +97,12 @@ async def wait_for_bot(stack: Stack, sender: str, contains: str, timeout_s: floa
     raise AssertionError(f"no bot message containing {contains!r}; got {[e.get('text') for e in bot_events(stack, sender)]}")
 
 
-class Agent:
-    """An agent's socket; events are kept until a step asks for them (they may arrive before a command's ok)."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-        self.unread: list[dict[str, Any]] = []
-
-    async def send(self, **command: Any) -> dict[str, Any]:
-        await self.ws.send_str(json.dumps(command, ensure_ascii=False))
-        return await self.next(lambda e: e.get("type") in ("ok", "error") and e.get("request") == command["type"])
-
-    async def next(self, wanted: Any, timeout_s: float = STEP_S) -> dict[str, Any]:
-        async def read() -> dict[str, Any]:
-            while True:
-                for index, event in enumerate(self.unread):
-                    if wanted(event):
-                        return self.unread.pop(index)
-                message = await self.ws.receive()
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    raise AssertionError(f"socket closed: {message.type}")
-                self.unread.append(json.loads(message.data))
-
-        return await asyncio.wait_for(read(), timeout_s)
-
-
-async def agent_socket(session: aiohttp.ClientSession, desk_url: str, username: str = "agent2") -> Agent:
+async def agent_socket(session: aiohttp.ClientSession, desk_url: str, username: str = "agent2") -> AgentSocket:
     async with session.post(f"{desk_url}/api/auth/token", json={"username": username, "password": "xiaozhi-demo"}) as r:
         token = (await r.json())["token"]
     ws = await session.ws_connect(f"{desk_url.replace('http', 'ws')}/ws/agent")
     await ws.send_str(json.dumps({"type": "auth", "token": token}))  # the token goes in the first frame, not the URL
-    agent = Agent(ws)
+    agent = AgentSocket(ws, step_s=STEP_S)
     await agent.next(lambda e: e.get("type") == "hello")
     return agent
 
