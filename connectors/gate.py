@@ -8,6 +8,9 @@
   zero-width space in front keeps Rasa from parsing it), so nobody can type `/EXTERNAL_agent_message…` and
   speak as an agent, or hand the bot entities it never asked for.
 - The identity claim in the metadata is checked (connectors/identity.py).
+- The message is routed: its sender id becomes the conversation of the channel user, which is the customer's
+  one conversation once it is proven (connectors/routing.py). A channel that writes buttons as numbered choices
+  (WeChat) has a bare number answer turned into the payload of that button.
 
 The polite replies are domain.yml responses, read from the running model's domain.
 """
@@ -26,6 +29,8 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 
 from actions.names import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES
 from connectors.identity import announce_trust_mode, verified_metadata
+from connectors.routing import ConversationRouter
+from service.identity import VERIFIED_KEY, Claim, Proof, fingerprint
 from service.logs import log_event
 from service.settings import Settings, get_settings
 
@@ -36,6 +41,8 @@ WINDOW_S = 60.0
 MAX_TRACKED_SENDERS = 100_000
 INTENT_PREFIX = "/"
 AS_TEXT = "\u200b"  # zero-width space: the text reads the same, but no longer starts with "/"
+
+FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 History = Callable[[str], Awaitable[Iterable[Event]]]
 Texts = Callable[[str], "str | None"]
@@ -54,6 +61,27 @@ def offered_payloads(events: Iterable[Event]) -> frozenset[str]:
                 if isinstance(button, dict) and isinstance(button.get("payload"), str):
                     payloads.add(button["payload"].strip())
     return frozenset(payloads)
+
+
+def offered_buttons(events: Iterable[Event]) -> list[str]:
+    """The button payloads of the bot's last reply, in the order shown (numbered choices count in this order)."""
+    replies: list[list[str]] = []
+    for event in reversed(list(events)):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            data = event.data or {}
+            replies.append([b["payload"].strip() for b in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]
+                            if isinstance(b, dict) and isinstance(b.get("payload"), str)])
+    return [payload for reply in reversed(replies) for payload in reply]
+
+
+def chosen_payload(text: str, buttons: list[str]) -> str | None:
+    """The payload a numbered answer ("2", "２", " 2 ") picks, or None when the text is not one of the numbers."""
+    number = text.strip().translate(FULL_WIDTH_DIGITS)
+    if number.isdigit() and 1 <= int(number) <= len(buttons):
+        return buttons[int(number) - 1]
+    return None
 
 
 def as_customer_text(text: str, offered: frozenset[str]) -> str:
@@ -104,11 +132,14 @@ class MessageGate:
     """The checks above, for one channel. `bind(app)` gives it Rasa's app (the tracker store and the domain)."""
 
     def __init__(self, settings: Settings | None = None, limiter: SenderLimiter | None = None,
-                 history: History | None = None, texts: Texts | None = None) -> None:
+                 history: History | None = None, texts: Texts | None = None,
+                 router: ConversationRouter | None = None, numbered_choices: bool = False) -> None:
         self._settings = settings
         self._limiter = limiter
         self._history = history
         self._texts = texts
+        self.router = router or ConversationRouter(settings=settings)
+        self._numbered_choices = numbered_choices
         self._app: Any = None
 
     @property
@@ -125,20 +156,18 @@ class MessageGate:
 
     def bind(self, app: Any) -> None:
         self._app = app
+        self.router.bind(app)
         announce_trust_mode(self.settings)
 
     def _agent(self) -> Any:
         return getattr(getattr(self._app, "ctx", None), "agent", None)
 
-    async def _offered(self, sender_id: str) -> frozenset[str]:
+    async def _events(self, sender_id: str) -> Iterable[Event]:
         if self._history is not None:
-            return offered_payloads(await self._history(sender_id))
-        agent = self._agent()
-        store = getattr(agent, "tracker_store", None)
-        if store is None:
-            return frozenset()
-        tracker = await store.retrieve(sender_id)
-        return offered_payloads(tracker.events) if tracker is not None else frozenset()
+            return await self._history(sender_id)
+        store = getattr(self._agent(), "tracker_store", None)
+        tracker = await store.retrieve(sender_id) if store is not None else None
+        return tracker.events if tracker is not None else []
 
     def _text(self, response: str) -> str | None:
         if self._texts is not None:
@@ -152,23 +181,43 @@ class MessageGate:
         if text and message.output_channel is not None:
             await message.output_channel.send_text_message(message.sender_id, text)
 
-    async def admit(self, message: UserMessage) -> bool:
-        """Check (and adjust) a customer's message; False when it was answered here and must not be processed."""
+    async def admit(self, message: UserMessage, proven_customer: str | None = None,
+                    extra_payloads: frozenset[str] = frozenset()) -> bool:
+        """Check, adjust and route a customer's message; False when it was answered here and must not be processed.
+
+        `message.sender_id` comes in as the channel user (session id, openid, app user) and leaves as the
+        conversation. `proven_customer`: a customer the channel itself has proof of (the app's signed token);
+        `extra_payloads`: "/intent" texts the channel built itself (a WeChat menu click)."""
         text = message.text or ""
+        channel = str(message.input_channel or "")
+        user_key = str(message.sender_id)
         if len(text) > MAX_TEXT:
-            log_event(logger, "channel_message_too_long", channel=message.input_channel, length=len(text))
+            log_event(logger, "channel_message_too_long", channel=channel, length=len(text))
             await self._say(message, MESSAGE_TOO_LONG)
             return False
-        pace = self.limiter.hit(str(message.sender_id))
+        pace = self.limiter.hit(f"{channel}:{user_key}")
         if pace is not Pace.OK:
             if pace is Pace.FIRST_REFUSAL:
-                log_event(logger, "channel_rate_limited", channel=message.input_channel)
+                log_event(logger, "channel_rate_limited", channel=channel)
             await self._say(message, TOO_MANY_MESSAGES)
             return False
-        if text.startswith(INTENT_PREFIX):
-            message.text = as_customer_text(text, await self._offered(message.sender_id))
         settings = self.settings
-        message.metadata = verified_metadata(message.metadata, settings.identity_secret, settings.identity_max_ttl_s)
+        metadata = verified_metadata(message.metadata, settings.identity_secret, settings.identity_max_ttl_s)
+        if proven_customer:
+            metadata[VERIFIED_KEY] = Claim(Proof.SIGNED, fingerprint("channel", channel, user_key, proven_customer),
+                                           customer_id=proven_customer).as_metadata()
+        message.metadata = metadata
+        claim = Claim.from_metadata(metadata)
+        signed = claim.customer_id if claim is not None and claim.proof is Proof.SIGNED else None
+        message.sender_id = await self.router.route(channel, user_key, signed)
+        if self._numbered_choices or text.startswith(INTENT_PREFIX):
+            events = await self._events(message.sender_id)
+            if self._numbered_choices:
+                chosen = chosen_payload(text, offered_buttons(events))
+                text = chosen if chosen is not None else text
+            if text.startswith(INTENT_PREFIX):
+                text = as_customer_text(text, offered_payloads(events) | extra_payloads)
+            message.text = text
         return True
 
 

@@ -8,6 +8,7 @@ from service.db import make_engine
 from service.settings import get_settings
 import handoff.schema  # noqa: F401  (registers the handoff tables on the shared metadata)
 import service.identity_schema  # noqa: F401  (and the identity tables)
+import service.channel_schema  # noqa: F401  (and the channel tables)
 from service.tickets.schema import metadata
 
 url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url

@@ -71,6 +71,14 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _optional(env: Mapping[str, str], name: str, length: int | None = None) -> str | None:
+    """A credential issued by someone else (WeChat's token and keys): any non-empty value, or exactly `length` chars."""
+    raw = (env.get(name) or "").strip() or None
+    if raw is not None and length is not None and len(raw) != length:
+        raise SettingsError(f"{name} must be exactly {length} characters long")
+    return raw
+
+
 def _keys(env: Mapping[str, str], name: str) -> str | None:
     """One or more secrets, comma-separated (the first is used for new data, all are tried for old)."""
     raw = env.get(name) or None
@@ -121,6 +129,15 @@ class Settings:
     handoff_config: Path = PROJECT_ROOT / "handoff.yml"
     widget_origins: tuple[str, ...] = ("http://127.0.0.1:5006", "http://localhost:5006")
     channel_rate_per_minute: int = 20
+    # WeChat Official Account (connectors/wechat.py): off while wechat_token is unset
+    wechat_token: str | None = field(default=None, repr=False)
+    wechat_app_id: str = ""
+    wechat_app_secret: str | None = field(default=None, repr=False)
+    wechat_aes_key: str | None = field(default=None, repr=False)  # set: safe (encrypted) mode
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_menu: Path = PROJECT_ROOT / "wechat_menu.yml"
+    # The mobile app (connectors/app.py): HS256 tokens signed by the shop's backend; off while unset
+    app_token_secret: str | None = field(default=None, repr=False)
 
     @property
     def scaled(self) -> bool:
@@ -175,6 +192,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         widget_origins=tuple(o.strip().rstrip("/") for o in (env.get("WIDGET_ORIGINS") or
                              "http://127.0.0.1:5006,http://localhost:5006").split(",") if o.strip()),
         channel_rate_per_minute=_int(env, "CHANNEL_RATE_PER_MINUTE", 20),
+        wechat_token=_optional(env, "WECHAT_TOKEN"),
+        wechat_app_id=(env.get("WECHAT_APP_ID") or "").strip(),
+        wechat_app_secret=_optional(env, "WECHAT_APP_SECRET"),
+        wechat_aes_key=_optional(env, "WECHAT_AES_KEY", 43),
+        wechat_api_base=_http_url(env, "WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        wechat_menu=Path(env.get("WECHAT_MENU") or PROJECT_ROOT / "wechat_menu.yml"),
+        app_token_secret=_secret(env, "APP_TOKEN_SECRET"),
     )
 
 
