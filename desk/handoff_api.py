@@ -133,7 +133,8 @@ def handoff_blueprint() -> Blueprint:
         require_bot(request)
         body = body_of(request.body, required=("text",))
         await call(request.app.ctx.bridge.customer_message(
-            session_id, text_of(body), typed(body, "intent", str, ""), typed(body, "entities", list, [])))
+            session_id, text_of(body), typed(body, "intent", str, ""), typed(body, "entities", list, []),
+            typed(body, "channel", str, "")[:16]))
         return json_reply({"ok": True}, status=202)
 
     @bp.post("/handoff/sessions/<session_id>/leave")

@@ -281,7 +281,8 @@ def _handoff_schemas() -> dict[str, Schema]:
             "agent": maybe_text, "summary": text, "context": anything, "queued_at": {**when, "nullable": True},
             "messages": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {**when, "nullable": True}, "direction": text, "author": maybe_text, "text": text,
-                "intent": maybe_text, "entities": {"type": "array", "nullable": True, "items": {}}}}}}},
+                "intent": maybe_text, "entities": {"type": "array", "nullable": True, "items": {}},
+                "channel": maybe_text}}}}},
         "HandoffChange": {"type": "object", "required": ["status"], "properties": {
             "session_id": text, "status": text, "agent": maybe_text, "group": text}},
         "AgentStatus": {"type": "object", "required": ["username", "status"], "properties": {
@@ -317,7 +318,7 @@ def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
         "/api/handoff/sessions/{session_id}/messages": {"post": {
             "summary": "Relay a customer message with its NLU result to the agent (the bot only)",
             "operationId": "relayMessage", "tags": ["handoff"], "parameters": [session], "security": BOT_ONLY,
-            "requestBody": _body("the message", {**text, "intent": maybe_text,
+            "requestBody": _body("the message", {**text, "intent": maybe_text, "channel": maybe_text,
                                                  "entities": {"type": "array", "nullable": True, "items": {}}},
                                  ["text"]),
             "responses": {"202": _json(_ref("Done"), "relayed"), **_errors(400, 401, 403, 404, 413, 422)}}},

@@ -128,13 +128,17 @@ class Bridge:
         await self.rebalance()
         return await self._result(await self._db(self._records.get, session.id))
 
-    async def customer_message(self, session_id: str, text: str, intent: str = "", entities: list[Any] | None = None) -> None:
+    async def customer_message(self, session_id: str, text: str, intent: str = "", entities: list[Any] | None = None,
+                               channel: str = "") -> None:
+        """A customer message during the handoff, with its NLU and the channel it came from."""
         session = await self._open(session_id)
         text = text[:MAX_TEXT]
-        at = await self._db(self._records.add_message, session.id, "customer", "customer", text, intent, entities or [])
+        at = await self._db(self._records.add_message, session.id, "customer", "customer", text, intent, entities or [],
+                            channel)
         owner = await self._state.owner(session.id)
         await self._state.publish({"type": "customer_message", "agent": owner, "session_id": session.id,
-                                   "text": text, "intent": intent, "entities": entities or [], "at": cst(at)})
+                                   "text": text, "intent": intent, "entities": entities or [], "channel": channel[:16],
+                                   "at": cst(at)})
 
     async def leave(self, session_id: str) -> Session:
         """The customer stopped waiting (不等了)."""
@@ -333,7 +337,7 @@ class Bridge:
             "reason": session.reason, "priority": session.priority, "agent": session.agent,
             "summary": session.summary, "context": session.context, "queued_at": cst(session.queued_at),
             "messages": [{"at": cst(m.at), "direction": m.direction, "author": m.author, "text": m.text,
-                          "intent": m.intent, "entities": m.entities} for m in messages],
+                          "intent": m.intent, "entities": m.entities, "channel": m.channel} for m in messages],
         }
 
     async def ticket_for(self, session: Session, why: str) -> str:

@@ -30,6 +30,7 @@ class Turn:
     text: str
     intent: str = ""
     entities: tuple[tuple[str, str], ...] = ()
+    channel: str = ""  # a customer line: the channel it came from
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def summary(turns: Sequence[Turn], reason: str, order_id: str | None) -> str:
 def transcript_json(turns: Sequence[Turn], limit: int = 40) -> list[dict[str, Any]]:
     """The conversation for the agent: personal data masked, each customer line with its NLU."""
     shown = [t for t in turns if t.text.strip() and not t.text.startswith("/")][-limit:]
-    return [{"speaker": t.speaker, "text": scrub(t.text), "intent": t.intent, "entities": [list(e) for e in t.entities]}
-            for t in shown]
+    return [{"speaker": t.speaker, "text": scrub(t.text), "intent": t.intent, "entities": [list(e) for e in t.entities],
+             **({"channel": t.channel} if t.channel else {})} for t in shown]
 
 
 def turns_from_lines(lines: Sequence[Line]) -> list[Turn]:

@@ -54,6 +54,7 @@ class Message:
     text: str
     intent: str | None
     entities: list[Any]
+    channel: str = ""
 
 
 def _session(row: Row) -> Session:
@@ -126,12 +127,12 @@ class HandoffRecords:
         return self.get(session_id)
 
     def add_message(self, session_id: str, direction: str, author: str, text: str,
-                    intent: str | None = None, entities: list[Any] | None = None) -> datetime:
+                    intent: str | None = None, entities: list[Any] | None = None, channel: str = "") -> datetime:
         now = self._clock.now()
         with self._engine.begin() as conn:
             conn.execute(insert(schema.messages).values(
                 session_id=session_id, at=now, direction=direction, author=author, text=text, intent=intent,
-                entities_json=json.dumps(entities or [], ensure_ascii=False)))
+                entities_json=json.dumps(entities or [], ensure_ascii=False), channel=channel[:16] or None))
             if direction == "agent":
                 conn.execute(update(S).where(S.c.id == session_id, S.c.first_agent_reply_at.is_(None))
                              .values(first_agent_reply_at=now))
@@ -141,8 +142,8 @@ class HandoffRecords:
         M = schema.messages
         with self._engine.connect() as conn:
             rows = conn.execute(select(M).where(M.c.session_id == session_id).order_by(M.c.at, M.c.id))
-            return [Message(r.at, r.direction, r.author, r.text, r.intent, json.loads(r.entities_json or "[]"))
-                    for r in rows]
+            return [Message(r.at, r.direction, r.author, r.text, r.intent, json.loads(r.entities_json or "[]"),
+                            r.channel or "") for r in rows]
 
     def close(self, session_id: str, status: str, end_reason: str, ticket_number: str | None = None) -> Session:
         values: dict[str, Any] = {"status": status, "ended_at": self._clock.now(), "end_reason": end_reason}

@@ -42,6 +42,7 @@ messages = Table(
     Column("text", Text, nullable=False),
     Column("intent", String(60)),
     Column("entities_json", Text),
+    Column("channel", String(16)),  # the customer's channel for this message (wechat, app, socketio, rest)
 )
 
 assignments = Table(

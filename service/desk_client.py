@@ -71,9 +71,10 @@ class DeskClient:
     async def start(self, request: dict[str, Any]) -> dict[str, Any]:
         return await self._post("/api/handoff/sessions", request)
 
-    async def relay(self, session_id: str, text: str, intent: str, entities: list[Any]) -> dict[str, Any]:
+    async def relay(self, session_id: str, text: str, intent: str, entities: list[Any],
+                    channel: str = "") -> dict[str, Any]:
         return await self._post(f"/api/handoff/sessions/{session_id}/messages",
-                                {"text": text, "intent": intent, "entities": entities})
+                                {"text": text, "intent": intent, "entities": entities, "channel": channel})
 
     async def leave(self, session_id: str) -> dict[str, Any]:
         return await self._post(f"/api/handoff/sessions/{session_id}/leave", {})

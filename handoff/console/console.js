@@ -427,7 +427,7 @@
 
   async function onCustomerMessage(event) {
     const message = { direction: "customer", author: "customer", text: event.text, intent: event.intent,
-      entities: event.entities || [], at: event.at };
+      entities: event.entities || [], channel: event.channel, at: event.at };
     const session = sessionById(event.session_id);
     if (!session) {
       if (isSupervisor()) await fetchTeamSession(event.session_id);
@@ -732,7 +732,7 @@
       nodes.push(h("div", { class: "divider", text: "机器人接待记录" }));
       for (const turn of earlier) {
         nodes.push(messageNode(turn.speaker === "user"
-          ? { direction: "customer", text: turn.text, intent: turn.intent, entities: turn.entities }
+          ? { direction: "customer", text: turn.text, intent: turn.intent, entities: turn.entities, channel: turn.channel }
           : { direction: "bot", text: turn.text }, session, true));
       }
     }
@@ -777,6 +777,8 @@
     if (kind === "system") return h("div", { class: "msg msg-system", text: message.text });
     const author = kind === "customer" ? customerName(session) : kind === "bot" ? "小智机器人" : agentName(message.author);
     const meta = h("div", { class: "msg-meta" }, h("span", { class: "msg-author", text: author }),
+      kind === "customer" && message.channel
+        ? h("span", { class: "tag tag-channel", title: "客户发消息的渠道", text: CHANNELS[message.channel] || message.channel }) : null,
       message.at ? h("time", { text: clock(message.at) }) : null,
       message.delivered === false ? h("span", { class: "badge badge-danger", text: "未送达" }) : null);
     return h("div", { class: `msg msg-${kind}${earlier ? " msg-earlier" : ""}` },
