@@ -27,6 +27,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from handoff import schema as handoff_schema
+from service.channel_schema import channel_users as U
+from service.channel_users import ChannelUsers
 from service.conversation_links import ConversationLinks
 from service.logs import log_event
 from service.privacy import mask_address, mask_email, mask_name, mask_phone, scrub_all
@@ -147,7 +149,12 @@ class CustomerErasure:
 
     def find(self, customer_id: str) -> Holdings:
         senders = list(self._links.senders_of(customer_id))
+        channel_users = ChannelUsers(self._engine)
+        home = channel_users.home_of(customer_id)
+        senders += [home] if home else []
         with self._engine.connect() as conn:
+            senders += [row.conversation for row in conn.execute(
+                sa.select(U.c.conversation).where(U.c.customer_id == customer_id).distinct())]
             for table in (T, S):
                 rows = conn.execute(sa.select(table.c.sender_id).where(table.c.customer_id == customer_id).distinct())
                 senders += [row.sender_id for row in rows]
@@ -170,6 +177,7 @@ class CustomerErasure:
             tickets, ticket_events, ratings = self._mask_tickets(conn, masker, held.ticket_ids)
             sessions, messages = self._mask_handoffs(conn, masker, held.session_ids)
         links = self._links.forget(customer_id)
+        ChannelUsers(self._engine).forget(customer_id)  # no channel user leads to the customer any more
         erased = Erased(len(held.sender_ids), tracker_events, tickets, ticket_events, ratings, sessions, messages, links)
         log_event(logger, "customer_forgotten", **vars(erased))
         return erased
