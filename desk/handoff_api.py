@@ -134,7 +134,7 @@ def handoff_blueprint() -> Blueprint:
         body = body_of(request.body, required=("text",))
         await call(request.app.ctx.bridge.customer_message(
             session_id, text_of(body), typed(body, "intent", str, ""), typed(body, "entities", list, []),
-            typed(body, "channel", str, "")[:16]))
+            typed(body, "channel", str, "")[:16], typed(body, "kind", str, "customer") == "system"))
         return json_reply({"ok": True}, status=202)
 
     @bp.post("/handoff/sessions/<session_id>/leave")

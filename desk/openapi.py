@@ -319,6 +319,8 @@ def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
             "summary": "Relay a customer message with its NLU result to the agent (the bot only)",
             "operationId": "relayMessage", "tags": ["handoff"], "parameters": [session], "security": BOT_ONLY,
             "requestBody": _body("the message", {**text, "intent": maybe_text, "channel": maybe_text,
+                                                 "kind": {"type": "string", "nullable": True,
+                                                          "description": "customer (default) or system: a note for the agent"},
                                                  "entities": {"type": "array", "nullable": True, "items": {}}},
                                  ["text"]),
             "responses": {"202": _json(_ref("Done"), "relayed"), **_errors(400, 401, 403, 404, 413, 422)}}},

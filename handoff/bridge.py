@@ -129,16 +129,18 @@ class Bridge:
         return await self._result(await self._db(self._records.get, session.id))
 
     async def customer_message(self, session_id: str, text: str, intent: str = "", entities: list[Any] | None = None,
-                               channel: str = "") -> None:
-        """A customer message during the handoff, with its NLU and the channel it came from."""
+                               channel: str = "", system: bool = False) -> None:
+        """A customer message during the handoff, with its NLU and the channel it came from; `system`: a note of the
+        bot's for the agent instead (a message the channel could not deliver)."""
         session = await self._open(session_id)
         text = text[:MAX_TEXT]
-        at = await self._db(self._records.add_message, session.id, "customer", "customer", text, intent, entities or [],
+        direction = "system" if system else "customer"
+        at = await self._db(self._records.add_message, session.id, direction, direction, text, intent, entities or [],
                             channel)
         owner = await self._state.owner(session.id)
         await self._state.publish({"type": "customer_message", "agent": owner, "session_id": session.id,
-                                   "text": text, "intent": intent, "entities": entities or [], "channel": channel[:16],
-                                   "at": cst(at)})
+                                   "direction": direction, "text": text, "intent": intent, "entities": entities or [],
+                                   "channel": channel[:16], "at": cst(at)})
 
     async def leave(self, session_id: str) -> Session:
         """The customer stopped waiting (不等了)."""

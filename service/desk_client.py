@@ -72,9 +72,10 @@ class DeskClient:
         return await self._post("/api/handoff/sessions", request)
 
     async def relay(self, session_id: str, text: str, intent: str, entities: list[Any],
-                    channel: str = "") -> dict[str, Any]:
+                    channel: str = "", kind: str = "customer") -> dict[str, Any]:
+        """A customer message for the agent; kind="system": a note of the bot's for the agent."""
         return await self._post(f"/api/handoff/sessions/{session_id}/messages",
-                                {"text": text, "intent": intent, "entities": entities, "channel": channel})
+                                {"text": text, "intent": intent, "entities": entities, "channel": channel, "kind": kind})
 
     async def leave(self, session_id: str) -> dict[str, Any]:
         return await self._post(f"/api/handoff/sessions/{session_id}/leave", {})

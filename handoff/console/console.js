@@ -426,7 +426,8 @@
   }
 
   async function onCustomerMessage(event) {
-    const message = { direction: "customer", author: "customer", text: event.text, intent: event.intent,
+    const direction = event.direction === "system" ? "system" : "customer";
+    const message = { direction, author: direction, text: event.text, intent: event.intent,
       entities: event.entities || [], channel: event.channel, at: event.at };
     const session = sessionById(event.session_id);
     if (!session) {

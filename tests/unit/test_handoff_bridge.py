@@ -126,6 +126,9 @@ async def test_messages_both_ways_transfer_and_end(tmp_path: Path, rasa: FakeRas
     await bridge.customer_message(started.session_id, "我的快递怎么还没到", "query_logistics", [], channel="wechat")
     relayed = [e for e in seen if e["type"] == "customer_message"][-1]
     assert (relayed["agent"], relayed["intent"], relayed["channel"]) == ("agent2", "query_logistics", "wechat")
+    await bridge.customer_message(started.session_id, "有 1 条消息未能通过微信送达客户", channel="wechat", system=True)
+    note = [e for e in seen if e["type"] == "customer_message"][-1]
+    assert (note["agent"], note["direction"]) == ("agent2", "system")  # the agent is told, not as the customer
     await bridge.reply("agent2", started.session_id, "您好，我帮您查一下")
     assert rasa.to("c1", AGENT_MESSAGE) == [{"agent_text": "您好，我帮您查一下", "agent_name": "小李"}]
     with pytest.raises(NotAllowed):
@@ -136,6 +139,7 @@ async def test_messages_both_ways_transfer_and_end(tmp_path: Path, rasa: FakeRas
     assert moved["agent"] == "agent1"
     assert moved["session"]["messages"][0]["text"] == "我的快递怎么还没到"  # context travels
     assert moved["session"]["messages"][0]["channel"] == "wechat"  # with the channel each message came from
+    assert [m["direction"] for m in moved["session"]["messages"]][:2] == ["customer", "system"]
     ended = await bridge.end("agent1", started.session_id)
     assert ended.status == "ended" and rasa.to("c1", HANDOFF_ENDED)
     timings = bridge._records.get(started.session_id)
