@@ -1,4 +1,4 @@
-"""channels: the channel of each relayed message, channel users and customers' conversations (one customer across channels), WeChat's bookkeeping
+"""channels: the channel of each relayed message, channel users and customers' conversations, WeChat's bookkeeping
 
 Revision ID: 0006
 Revises: 0005
