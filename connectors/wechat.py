@@ -50,12 +50,11 @@ from connectors.wechat_messages import (
     text_reply,
     xml_fields,
 )
+from connectors.wechat_output import CHANNEL, Replies, WeChatOutput
 from service.logs import log_event
-from service.privacy import conversation_ref
 from service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
-CHANNEL = "wechat"
 MAX_BODY_BYTES = 64 * 1024
 BUDGET_S = 4.0  # WeChat gives up on a passive reply after 5 s
 DRAIN_S = 10.0  # at shutdown, answers still being worked on get this long
@@ -70,49 +69,6 @@ WeChatTexts = Callable[[list[dict[str, Any]], str, int], list[str]]  # connector
 
 def problem(status: int, error: str, reason: str) -> HTTPResponse:
     return response.json({"error": error, "reason": reason}, status=status)
-
-
-class Replies(OutputChannel):
-    """The in-band output of one push: what the bot says to its user, kept for the reply."""
-
-    def __init__(self, openid: str) -> None:
-        self.openid = openid
-        self.messages: list[dict[str, Any]] = []
-
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        self.messages.append({key: value for key, value in message.items() if key != "recipient_id"})
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        self.messages.append({"text": text})
-
-
-class WeChatOutput(OutputChannel):
-    """Out of band: to the WeChat user who wrote last to the conversation, through the outbox."""
-
-    def __init__(self, router: Any, outbox: Any) -> None:
-        self.router = router
-        self.outbox = outbox
-
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
-
-    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
-        openid = await self.router.user_of(recipient_id, CHANNEL)
-        if openid is None:
-            log_event(logger, "wechat_recipient_unknown", logging.WARNING, conversation=conversation_ref(recipient_id))
-            return
-        try:
-            await self.outbox.deliver(openid, recipient_id, [{k: v for k, v in message.items() if k != "recipient_id"}])
-        except Exception as exc:  # the outbox notes what it cannot send; anything else must not become a 5xx
-            log_event(logger, "wechat_send_failed", logging.ERROR, error=type(exc).__name__)
-
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self.send_response(recipient_id, {"text": text})
 
 
 class WeChatChannel(InputChannel):
