@@ -49,9 +49,11 @@ def _card(custom: Any) -> str:
 
 def render(messages: list[dict[str, Any]], choose_hint: str) -> list[str]:
     """One text per bot message worth showing: its text, its buttons as numbered choices, its image's URL;
-    a card (custom JSON) only when the message has no text, else the card is left out."""
+    a card (custom JSON) only when no message of the reply has text (an order card beside its answer would say
+    the same twice; status customs such as the widget's queue line hold nothing to show)."""
     rendered: list[str] = []
     number = 0
+    worded = any(isinstance(m, dict) and isinstance(m.get("text"), str) and m["text"].strip() for m in messages)
     for message in messages:
         if not isinstance(message, dict):
             continue
@@ -59,7 +61,7 @@ def render(messages: list[dict[str, Any]], choose_hint: str) -> list[str]:
         text = message.get("text")
         if isinstance(text, str) and text.strip():
             lines.append(text.strip())
-        elif message.get("custom") is not None:
+        elif message.get("custom") is not None and not worded:
             card = _card(message.get("custom"))
             if card:
                 lines.append(card)

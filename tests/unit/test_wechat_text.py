@@ -41,11 +41,20 @@ def test_a_card_is_short_text_only_when_its_message_has_no_text() -> None:
     assert render([{"custom": {"typing": True}}], HINT) == []  # nothing in it to read
 
 
-def test_an_order_card_of_the_order_actions_reads_as_one_line() -> None:
-    card = {"order_card": {"order_id": "E202611010001", "product": "蓝牙耳机 X1", "status": "已发货", "amount": "¥399.00",
-                           "carrier": "顺丰速运", "waybill": "SF1234567890"}}
-    assert render([{"text": "您的订单已发货。"}, {"custom": card}], HINT) == [
-        "您的订单已发货。", "E202611010001 蓝牙耳机 X1 已发货 ¥399.00 顺丰速运 SF1234567890"]
+CARD = {"order_card": {"order_id": "E202611010001", "product": "蓝牙耳机 X1", "status": "已发货", "amount": "¥399.00",
+                       "carrier": "顺丰速运", "waybill": "SF1234567890"}}
+
+
+def test_an_order_card_beside_its_answer_is_not_said_twice() -> None:
+    assert render([{"text": "您的订单已发货。"}, {"custom": CARD}], HINT) == ["您的订单已发货。"]
+
+
+def test_an_order_card_alone_reads_as_one_line() -> None:
+    assert render([{"custom": CARD}], HINT) == ["E202611010001 蓝牙耳机 X1 已发货 ¥399.00 顺丰速运 SF1234567890"]
+
+
+def test_a_status_custom_for_the_widget_shows_nothing() -> None:
+    assert render([{"custom": {"handoff": {"state": "queued", "ahead": 2, "wait_minutes": 3}}}], HINT) == []
 
 
 def test_an_image_is_sent_as_its_link() -> None:
