@@ -43,8 +43,18 @@ $(MODEL): config.yml domain.yml $(DATA) $(SPACY) | $(VENV)/.installed
 
 train: $(MODEL) ## train the Rasa model if the data changed since the last one
 
-run: $(MODEL) ## start actions :5055, desk :5006 (agent console /console/) and Rasa :5005, embedded mode
+run: $(MODEL) web-deps ## start actions :5055, desk :5006 (agent console /console/) and Rasa :5005, embedded mode
 	$(PY) scripts/run_embedded.py
+
+# The chat widget's socket.io-client (web/widget.js), from the committed package-lock.json; the desk serves it.
+.PHONY: web-deps
+web-deps: node_modules/.package-lock.json ## install the chat widget's socket.io-client from package-lock.json (npm ci)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the chat widget (socket.io-client from package-lock.json):"; \
+	  echo "install Node.js 18+ with npm (e.g. 'apt-get install -y nodejs npm'), then run make again"; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
 
 desk: $(VENV)/.installed ## start the staff desk API on :5006 (python -m desk)
 	$(PY) -m desk
@@ -88,10 +98,10 @@ test-pg: $(VENV)/.installed ## the same rules against the machine's PostgreSQL (
 test-redis: $(VENV)/.installed ## the shared handoff queue against the machine's Redis (a key prefix per test)
 	$(PY) -m pytest tests/unit -m redis
 
-test-e2e: $(MODEL) ## all processes running: a REST conversation, full handoffs (embedded and two desks on Redis)
+test-e2e: $(MODEL) web-deps ## all processes running: a REST conversation, full handoffs (embedded and two desks on Redis)
 	$(PY) -m pytest tests/e2e
 
-test-browser: chromium $(MODEL) ## the agent console and the chat widget in headless Chromium (Playwright)
+test-browser: chromium $(MODEL) web-deps ## the agent console and the chat widget in headless Chromium (Playwright)
 	$(PY) -m pytest tests/browser -m browser
 
 chromium: ## install Debian's Chromium for the browser tests when it is missing (never `playwright install`)

@@ -12,14 +12,14 @@ from urllib.parse import quote_from_bytes
 from sanic import Sanic
 from sanic.config import Config
 from sanic.request import Request
-from sanic.response import HTTPResponse, redirect
+from sanic.response import HTTPResponse, file, redirect
 
 from desk.agent_socket import AUTH_TIMEOUT_S, AgentSockets, agent_socket_blueprint, check_sockets
 from desk.audit_api import audit_blueprint
 from desk.audit_trail import AuditTrail
 from desk.auth import PasswordHasher, StaffDirectory, TokenIssuer
 from desk.auth_api import auth_blueprint
-from desk.errors import register_error_handlers
+from desk.errors import NotFoundError, register_error_handlers
 from desk.escalation import run_escalation
 from desk.handoff_api import handoff_blueprint
 from desk.login_throttle import CheckGate, LoginThrottle
@@ -48,6 +48,8 @@ STOP_GRACE_S = 5.0
 QUEUE_CHECK_S = 15.0  # how often waits past the limit are turned into tickets
 CONSOLE_DIR = Path(__file__).resolve().parent.parent / "handoff" / "console"
 WIDGET_DIR = Path(__file__).resolve().parent.parent / "web"
+# socket.io-client for the widget, installed from package-lock.json by `make web-deps` (npm ci); never a CDN
+WIDGET_SOCKET_IO = Path(__file__).resolve().parent.parent / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 
 
 _PRINTABLE_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
@@ -117,6 +119,7 @@ def create_app(
         app.static("/chat", str(WIDGET_DIR), name="widget")
         app.static("/chat/", str(WIDGET_DIR / "index.html"), name="widget_index", strict_slashes=True)
         app.add_route(to_widget, "/chat", strict_slashes=True, name="widget_redirect")
+        app.add_route(widget_socket_io, "/chat/vendor/socket.io.min.js", name="widget_socket_io")
     if CONSOLE_DIR.is_dir():
         app.static("/console", str(CONSOLE_DIR), name="console")
         # strict: without it /console/ falls to the folder route (a 500); /console redirects so relative URLs work
@@ -230,6 +233,13 @@ async def to_console(_request: Request) -> HTTPResponse:
 
 async def to_widget(_request: Request) -> HTTPResponse:
     return redirect("/chat/")
+
+
+async def widget_socket_io(_request: Request) -> HTTPResponse:
+    """The widget's socket.io-client, from node_modules (a clear 404 until `make web-deps` installed it)."""
+    if not WIDGET_SOCKET_IO.is_file():
+        raise NotFoundError("not_installed", "socket.io-client is not installed: run `make web-deps` (npm ci)")
+    return await file(WIDGET_SOCKET_IO, mime_type="application/javascript; charset=utf-8")
 
 
 async def expire_waits(bridge: Bridge) -> None:
