@@ -56,6 +56,26 @@ def default_desk() -> DeskClient:
         return _desk
 
 
+def queue_state(ahead: Any, wait_minutes: Any) -> dict[str, dict[str, Any]]:
+    """Where the customer is in the queue, for channels that show it as a status line (the web widget)."""
+    return {"handoff": {"state": "queued", "ahead": _count(ahead), "wait_minutes": _count(wait_minutes)}}
+
+
+def agent_state(agent_name: str) -> dict[str, dict[str, Any]]:
+    return {"handoff": {"state": "agent", "agent_name": agent_name}}
+
+
+def ended_state() -> dict[str, dict[str, Any]]:
+    return {"handoff": {"state": "ended"}}
+
+
+def _count(value: Any) -> int | None:
+    try:
+        return max(0, int(value))
+    except (TypeError, ValueError):
+        return None
+
+
 def turns(tracker: Tracker) -> list[Turn]:
     """The conversation with the NLU result of every customer message."""
     result = []
@@ -149,8 +169,12 @@ class ActionRequestHuman(ServiceAction):
             if status == "queued":
                 dispatcher.utter_message(response="utter_handoff_queued", queue_position=result.get("position"),
                                          wait_minutes=result.get("eta_minutes"))
+                position = _count(result.get("position"))
+                dispatcher.utter_message(json_message=queue_state(None if position is None else position - 1,
+                                                                  result.get("eta_minutes")))
             else:
                 dispatcher.utter_message(response="utter_handoff_connecting", agent_name=result.get("agent_name") or "")
+                dispatcher.utter_message(json_message=agent_state(result.get("agent_name") or ""))
             return events + [SlotSet(HANDOFF_ACTIVE, True), SlotSet(HANDOFF_SESSION, result.get("session_id"))]
         just_opened = ticket_opened_this_turn(tracker)  # e.g. the complaint's own ticket
         if just_opened:
@@ -199,6 +223,7 @@ class ActionRelayToAgent(ServiceAction):
                 left = await desk.leave(session_id)
                 if left.get("status") == "abandoned":
                     dispatcher.utter_message(response="utter_handoff_left_queue")
+                    dispatcher.utter_message(json_message=ended_state())
                     return [SlotSet(HANDOFF_ACTIVE, False), SlotSet(HANDOFF_SESSION, None),
                             SlotSet(Slot.PENDING_OFFER, Offer.TICKET)]
             await desk.relay(session_id, latest_text(tracker), intent, entities)
@@ -207,6 +232,7 @@ class ActionRelayToAgent(ServiceAction):
             await open_ticket(self.services, dispatcher, tracker, Category.HANDOFF, order, announce=False,
                               description=f"人工对话中断，客户最后的留言：{latest_text(tracker)}")
             dispatcher.utter_message(response="utter_handoff_interrupted")
+            dispatcher.utter_message(json_message=ended_state())
             return [SlotSet(HANDOFF_ACTIVE, False), SlotSet(HANDOFF_SESSION, None)]
         return []
 
@@ -230,8 +256,9 @@ class ActionAgentJoined(ServiceAction):
         return "action_agent_joined"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response="utter_handoff_agent_joined", agent_name=entity(tracker, "agent_name") or "",
-                                 from_agent=True)
+        agent_name = entity(tracker, "agent_name") or ""
+        dispatcher.utter_message(response="utter_handoff_agent_joined", agent_name=agent_name, from_agent=True)
+        dispatcher.utter_message(json_message=agent_state(agent_name))
         # Also when the bot's own request timed out and it told the customer nobody was free: the
         # desk had queued them after all, and from now on their messages must reach the agent.
         session_id = entity(tracker, "handoff_id") or slot_text(tracker, HANDOFF_SESSION)
@@ -262,6 +289,7 @@ class ActionQueueUpdate(ServiceAction):
             ahead = max(0, int(position) - 1)
             response = "utter_handoff_queue_next" if ahead == 0 else "utter_handoff_queue_update"
             dispatcher.utter_message(response=response, ahead=ahead, wait_minutes=entity(tracker, "wait_minutes") or "")
+            dispatcher.utter_message(json_message=queue_state(ahead, entity(tracker, "wait_minutes")))
         return []
 
 
@@ -274,6 +302,7 @@ class ActionHandoffEnded(ServiceAction):
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         session_id = entity(tracker, "handoff_id") or slot_text(tracker, HANDOFF_SESSION)
         dispatcher.utter_message(response="utter_handoff_ended")
+        dispatcher.utter_message(json_message=ended_state())
         return [SlotSet(HANDOFF_ACTIVE, False), SlotSet(HANDOFF_SESSION, None), SlotSet(Slot.PENDING_OFFER, Offer.RATING),
                 SlotSet(Slot.PENDING_TICKET, None), SlotSet("rating_handoff", session_id)]
 
@@ -285,5 +314,6 @@ class ActionHandoffTimeout(ServiceAction):
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         number = entity(tracker, "ticket_id") or ""
         dispatcher.utter_message(response="utter_handoff_timeout", number=number)
+        dispatcher.utter_message(json_message=ended_state())
         return [SlotSet(HANDOFF_ACTIVE, False), SlotSet(HANDOFF_SESSION, None), SlotSet(Slot.TICKET_ID, number or None)]
 

@@ -18,10 +18,17 @@ from actions.refunds import answer_refund
 from service.access import AccessDenied, Need
 from service.errors import NotAllowed, NotFound
 from service.identity import Identity
-from service.models import Order, OrderStatus
+from service.models import Order, OrderStatus, yuan
 from service.orders import Purpose
 
 LATE_SHIPMENT_DAYS = 2
+
+
+def order_card(order: Order) -> dict[str, dict[str, str | None]]:
+    """The order as a card for channels that draw one (the web widget): only what the customer may see."""
+    return {"order_card": {"order_id": order.id, "product": "、".join(item.label for item in order.items) or None,
+                           "status": order.status.value, "amount": yuan(order.total), "carrier": order.carrier,
+                           "waybill": order.waybill}}
 
 
 async def say_status(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
@@ -42,6 +49,7 @@ async def say_status(services: Services, dispatcher: CollectingDispatcher, order
         dispatcher.utter_message(response="utter_order_status_signed", signed_date=md(signed), **common)
     else:
         dispatcher.utter_message(response="utter_order_status_cancelled", **common)
+    dispatcher.utter_message(json_message=order_card(order))
 
 
 async def say_logistics(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
@@ -49,10 +57,12 @@ async def say_logistics(services: Services, dispatcher: CollectingDispatcher, or
     if tracking.shipment is None:
         dispatcher.utter_message(response=Response.LOGISTICS_NOT_SHIPPED, order_id=order.id,
                                  summary=order.summary, status=order.status.value)
+        dispatcher.utter_message(json_message=order_card(order))
         return
     shipment = tracking.shipment
     dispatcher.utter_message(response=Response.LOGISTICS_TRACE, order_id=order.id, carrier=shipment.carrier,
                              waybill=shipment.waybill, latest=tracking.latest_text)
+    dispatcher.utter_message(json_message=order_card(order))
     if shipment.signed_at:
         dispatcher.utter_message(response="utter_logistics_signed", signed_date=md(shipment.signed_at.date()))
     elif tracking.delayed:

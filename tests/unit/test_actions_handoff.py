@@ -20,6 +20,7 @@ from actions.handoff import (
     ActionAgentJoined,
     ActionAgentMessage,
     ActionHandoffEnded,
+    ActionHandoffTimeout,
     ActionQueueUpdate,
     ActionRelayToAgent,
     ActionRequestHuman,
@@ -52,6 +53,11 @@ class FakeDesk:
         return {"status": "abandoned"}
 
 
+def states(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    """The handoff states sent as custom messages (the web widget's status line)."""
+    return [m["custom"]["handoff"] for m in dispatcher.messages if "handoff" in (m.get("custom") or {})]
+
+
 def logistics_conversation():
     t = tracker("转人工", "request_human", slots={"customer_id": "C001", "identity_proof": "signed", "order_id": "E202611010001"})
     t.events[:0] = [
@@ -69,6 +75,7 @@ async def test_request_human_sends_the_context_package_and_says_the_queue_place(
     events = await ActionRequestHuman(services, desk).run(dispatcher, logistics_conversation(), domain())
     queued = said(dispatcher, "utter_handoff_queued")
     assert (queued["queue_position"], queued["wait_minutes"]) == (2, 3)
+    assert states(dispatcher) == [{"state": "queued", "ahead": 1, "wait_minutes": 3}]  # second in line: one ahead
     assert slot_events(events)["handoff_active"] is True and slot_events(events)["handoff_session"] == "h1"
     request = desk.calls[0][1]
     assert request["reason"] == "request_human" and request["intent"] == "query_logistics"
@@ -107,7 +114,8 @@ async def test_relay_carries_the_nlu_and_not_waiting_leaves_the_queue(services: 
     assert desk.calls[-1] == ("relay", ("h1", "我的快递怎么还没到", "query_logistics", [["order_id", "E202611010001"]]))
     dispatcher = CollectingDispatcher()
     events = await ActionRelayToAgent(services, desk).run(dispatcher, tracker("不等了", "stop", slots=slots), domain())
-    assert responses(dispatcher) == ["utter_handoff_left_queue"]
+    assert responses(dispatcher) == ["utter_handoff_left_queue", ""]
+    assert states(dispatcher) == [{"state": "ended"}]
     assert slot_events(events) == {"handoff_active": False, "handoff_session": None, "pending_offer": "ticket"}
 
 
@@ -123,10 +131,12 @@ async def test_agent_messages_are_marked_and_the_end_asks_for_a_rating(services:
                      slots={"handoff_active": True})
     await ActionQueueUpdate(services).run(dispatcher, update, domain())
     assert said(dispatcher, "utter_handoff_queue_update")["ahead"] == 1
+    assert states(dispatcher) == [{"state": "queued", "ahead": 1, "wait_minutes": 3}]
     dispatcher = CollectingDispatcher()
     events = await ActionHandoffEnded(services).run(dispatcher, tracker("", "EXTERNAL_handoff_ended",
                                                      entities={"handoff_id": "h1"}, slots={"handoff_active": True}), domain())
-    assert responses(dispatcher) == ["utter_handoff_ended"]
+    assert responses(dispatcher) == ["utter_handoff_ended", ""]
+    assert states(dispatcher) == [{"state": "ended"}]
     assert slot_events(events)["pending_offer"] == "rating" and slot_events(events)["rating_handoff"] == "h1"
 
 
@@ -137,6 +147,7 @@ async def test_an_agent_who_joins_after_the_bot_gave_up_on_the_desk_still_gets_t
                      slots={"handoff_active": False})
     events = await ActionAgentJoined(services).run(dispatcher, joined, domain())
     assert said(dispatcher, "utter_handoff_agent_joined")["agent_name"] == "小李"
+    assert states(dispatcher) == [{"state": "agent", "agent_name": "小李"}]
     assert slot_events(events)["handoff_active"] is True and slot_events(events)["handoff_session"] == "h7"
 
 
@@ -216,3 +227,29 @@ def test_the_dialogue_models_stand_aside_while_a_person_has_the_chat(tmp_path: P
         untrained = policy_class.create(policy_class.get_default_config(), LocalModelStorage(tmp_path),
                                         Resource(policy_class.__name__), context)
         assert max(untrained.predict_action_probabilities(tracker, project_domain).probabilities) == 0.0
+
+
+async def test_the_queue_state_follows_the_handoff_to_its_end(services: Services) -> None:
+    dispatcher = CollectingDispatcher()
+    update = tracker("", "EXTERNAL_queue_update", entities={"queue_position": "1", "wait_minutes": "2"},
+                     slots={"handoff_active": True})
+    await ActionQueueUpdate(services).run(dispatcher, update, domain())
+    assert responses(dispatcher) == ["utter_handoff_queue_next", ""]
+    assert states(dispatcher) == [{"state": "queued", "ahead": 0, "wait_minutes": 2}]
+    dispatcher = CollectingDispatcher()
+    await ActionQueueUpdate(services).run(dispatcher, tracker("", "EXTERNAL_queue_update", entities={
+        "queue_position": "2"}, slots={"handoff_active": False}), domain())
+    assert dispatcher.messages == []  # the handoff is over: no stale queue place
+    dispatcher = CollectingDispatcher()
+    assigned = FakeDesk({"status": "assigned", "session_id": "h2", "agent_name": "小李"})
+    await ActionRequestHuman(services, assigned).run(dispatcher, logistics_conversation(), domain())
+    assert states(dispatcher) == [{"state": "agent", "agent_name": "小李"}]
+    dispatcher = CollectingDispatcher()
+    await ActionHandoffTimeout(services).run(dispatcher, tracker("", "EXTERNAL_handoff_timeout", entities={
+        "ticket_id": "T1001"}, slots={"handoff_active": True}), domain())
+    assert states(dispatcher) == [{"state": "ended"}]
+    dispatcher = CollectingDispatcher()
+    down = FakeDesk(down=True)
+    await ActionRelayToAgent(services, down).run(dispatcher, tracker("还在吗", "query_logistics", slots={
+        "handoff_active": True, "handoff_session": "h1"}), domain())
+    assert "utter_handoff_interrupted" in responses(dispatcher) and states(dispatcher) == [{"state": "ended"}]

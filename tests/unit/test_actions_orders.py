@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Services
@@ -11,6 +13,11 @@ from actions.orders import ActionCheckLogistics, ActionHandleInform, ActionOrder
 from tests.trackers import checked_claim, domain, responses, said, signed_in, slot_events, tracker
 
 C001 = signed_in("C001")
+
+
+def cards(dispatcher: CollectingDispatcher) -> list[dict[str, Any]]:
+    """The order cards sent as custom messages (drawn by the web widget)."""
+    return [m["custom"]["order_card"] for m in dispatcher.messages if "order_card" in (m.get("custom") or {})]
 
 
 async def test_vip_is_greeted_as_gold_member(services: Services) -> None:
@@ -72,14 +79,29 @@ async def test_logistics_answer_names_carrier_waybill_and_latest_node(services: 
     assert said(dispatcher, "utter_logistics_eta")["eta"] == "11月22日"
 
 
+async def test_a_shipped_order_comes_with_a_card_the_customer_may_see(services: Services) -> None:
+    t = tracker("我的订单怎么样了", "query_order_status", slots={"order_id": "E202611010001", **C001})
+    dispatcher = CollectingDispatcher()
+    await ActionOrderStatus(services).run(dispatcher, t, domain())
+    assert responses(dispatcher) == ["utter_order_status_shipped", ""]
+    assert cards(dispatcher) == [{"order_id": "E202611010001", "product": "蓝牙耳机 X1 ×1", "status": "已发货",
+                                  "amount": "¥399", "carrier": "顺丰速运", "waybill": "SF1234567890"}]
+    dispatcher = CollectingDispatcher()
+    await ActionCheckLogistics(services).run(dispatcher, t, domain())
+    assert responses(dispatcher)[:2] == ["utter_logistics_trace", ""]  # the card right after the trace
+    assert cards(dispatcher)[0]["waybill"] == "SF1234567890"
+
+
 async def test_unshipped_order_status_and_logistics(services: Services) -> None:
     t = tracker("发货了吗", "query_order_status", slots={"order_id": "E202611150002", **C001})
     dispatcher = CollectingDispatcher()
     await ActionOrderStatus(services).run(dispatcher, t, domain())
-    assert responses(dispatcher) == ["utter_order_status_paid_late"]  # paid 6 days ago
+    assert responses(dispatcher) == ["utter_order_status_paid_late", ""]  # paid 6 days ago; then its card
+    assert cards(dispatcher)[0]["status"] == "待发货" and cards(dispatcher)[0]["waybill"] is None
     dispatcher = CollectingDispatcher()
     await ActionCheckLogistics(services).run(dispatcher, t, domain())
     assert said(dispatcher, "utter_logistics_not_shipped")["status"] == "待发货"
+    assert [card["order_id"] for card in cards(dispatcher)] == ["E202611150002"]
 
 
 async def test_urging_twice_is_escalated(services: Services) -> None:
