@@ -84,7 +84,7 @@ def turns(tracker: Tracker) -> list[Turn]:
             parse = event.get("parse_data") or {}
             entities = tuple((str(e.get("entity")), str(e.get("value"))) for e in parse.get("entities") or [])
             result.append(Turn("user", str(event.get("text") or ""), str((parse.get("intent") or {}).get("name") or ""),
-                               entities))
+                               entities, str(event.get("input_channel") or "")))
         elif event.get("event") == "bot" and event.get("text"):
             speaker = "agent" if (event.get("metadata") or {}).get("from_agent") else "bot"
             result.append(Turn(speaker, str(event["text"])))
@@ -226,7 +226,7 @@ class ActionRelayToAgent(ServiceAction):
                     dispatcher.utter_message(json_message=ended_state())
                     return [SlotSet(HANDOFF_ACTIVE, False), SlotSet(HANDOFF_SESSION, None),
                             SlotSet(Slot.PENDING_OFFER, Offer.TICKET)]
-            await desk.relay(session_id, latest_text(tracker), intent, entities)
+            await desk.relay(session_id, latest_text(tracker), intent, entities, channel=channel_of(tracker))
         except DeskUnavailable:
             order = await order_in_context(self.services, tracker)
             await open_ticket(self.services, dispatcher, tracker, Category.HANDOFF, order, announce=False,

@@ -35,6 +35,7 @@ class FakeDesk:
         self.answer = answer or {"status": "queued", "session_id": "h1", "position": 2, "eta_minutes": 3}
         self.down = down
         self.calls: list[tuple[str, Any]] = []
+        self.channels: list[str] = []
 
     async def start(self, request: dict[str, Any]) -> dict[str, Any]:
         self.calls.append(("start", request))
@@ -42,8 +43,10 @@ class FakeDesk:
             raise DeskUnavailable("down")
         return self.answer
 
-    async def relay(self, session_id: str, text: str, intent: str, entities: list[Any]) -> dict[str, Any]:
+    async def relay(self, session_id: str, text: str, intent: str, entities: list[Any],
+                    channel: str = "") -> dict[str, Any]:
         self.calls.append(("relay", (session_id, text, intent, entities)))
+        self.channels.append(channel)
         if self.down:
             raise DeskUnavailable("down")
         return {"ok": True}
@@ -83,7 +86,8 @@ async def test_request_human_sends_the_context_package_and_says_the_queue_place(
     context = request["context"]
     assert context["customer"]["tier"] == "金卡会员" and context["channel"] == "rest"
     assert context["transcript"][0] == {"speaker": "user", "text": "查一下E202611010001的物流",
-                                        "intent": "query_logistics", "entities": [["order_id", "E202611010001"]]}
+                                        "intent": "query_logistics", "entities": [["order_id", "E202611010001"]],
+                                        "channel": "rest"}  # the console shows where each message came from
     assert context["slots"]["order_id"] == "E202611010001"
     assert context["recent_orders"][0]["order_id"] == "E202611150002"
     assert request["customer_vip"] is True
@@ -110,8 +114,10 @@ async def test_relay_carries_the_nlu_and_not_waiting_leaves_the_queue(services: 
     desk = FakeDesk()
     slots = {"handoff_active": True, "handoff_session": "h1"}
     t = tracker("我的快递怎么还没到", "query_logistics", entities={"order_id": "E202611010001"}, slots=slots)
+    t.events[-1]["input_channel"] = "wechat"
     await ActionRelayToAgent(services, desk).run(CollectingDispatcher(), t, domain())
     assert desk.calls[-1] == ("relay", ("h1", "我的快递怎么还没到", "query_logistics", [["order_id", "E202611010001"]]))
+    assert desk.channels[-1] == "wechat"  # the agent sees where the customer wrote from
     dispatcher = CollectingDispatcher()
     events = await ActionRelayToAgent(services, desk).run(dispatcher, tracker("不等了", "stop", slots=slots), domain())
     assert responses(dispatcher) == ["utter_handoff_left_queue", ""]
