@@ -35,6 +35,7 @@ SPECS = {
 }
 # Set by the shop's backend, never generated: unset means "trust plain claims" (embedded demo only).
 IDENTITY_SECRET = "IDENTITY_SECRET"
+APP_TOKEN_SECRET = "APP_TOKEN_SECRET"  # likewise the shop's: the app channel is off without it
 SCANNED_SUFFIXES = frozenset({".md", ".yml", ".yaml", ".sample", ".env", ".py", ".txt", ".conf", ".ini", ".toml",
                               ".json", ".js", ".html", ".cfg", ".sh"})
 SKIPPED_DIRS = frozenset({".git", ".venv", "node_modules", "var", "models", "results", "__pycache__", ".mypy_cache",
@@ -100,6 +101,7 @@ def check_secrets(settings: Settings, root: Path = PROJECT_ROOT) -> None:
         missing = [name for name, value in given.items() if not value]
         if missing:
             raise SettingsError(f"scaled mode needs {', '.join(missing)} set in the environment")
+    given[APP_TOKEN_SECRET] = settings.app_token_secret  # optional (the app channel is off without it), never published
     for name, value in given.items():
         for part in (value or "").split(","):
             found = published_in(part.strip(), root) if part.strip() else None
