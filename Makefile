@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONHASHSEED := 0
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-tickets bench-handoff reset-demo clean lint desk chromium test-fuzz
+.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-channels wechat-menu bench-tickets bench-handoff reset-demo clean lint desk chromium test-fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -122,6 +122,12 @@ eval: $(MODEL) ## accuracy per intent on ../shared/eval (real customer utterance
 
 bench: $(MODEL) ## bench/turns.py: turn vs parse latency at 8 concurrent customers
 	$(PY) bench/turns.py
+
+bench-channels: $(MODEL) ## bench/channels.py: WeChat passive-reply rate at 20 customers, agent reply relay time per channel
+	$(PY) bench/channels.py
+
+wechat-menu: $(VENV)/.installed ## set the WeChat Official Account's menu from wechat_menu.yml (add ARGS=--dry-run to see it)
+	$(PY) -m connectors.wechat_menu $(ARGS)
 
 bench-tickets: $(VENV)/.installed ## bench/tickets.py: ticket creations/s and desk list latency (SQLite, PostgreSQL)
 	$(PY) bench/tickets.py
