@@ -23,6 +23,7 @@ from typing import Any
 
 from connectors.app_messages import CHANNEL, FrameOutput
 from connectors.app_tokens import AppIdentity, TokenError
+from connectors.gate import LONE_SURROGATE
 from service.logs import log_event
 from service.privacy import conversation_ref
 
@@ -43,8 +44,10 @@ def user_ref(user: str) -> str:
     return conversation_ref(f"{CHANNEL}\x1f{user}")
 
 
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, default=str)
+    """JSON text that always encodes as UTF-8 (a lone surrogate, which no UTF-8 can hold, becomes U+FFFD)."""
+    return LONE_SURROGATE.sub("\ufffd", json.dumps(data, ensure_ascii=False, default=str))
 
 
 async def close_socket(ws: Any, code: int, error: str, reason: str) -> None:

@@ -18,6 +18,7 @@ The polite replies are domain.yml responses, read from the running model's domai
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -42,6 +43,7 @@ MAX_TRACKED_SENDERS = 100_000
 INTENT_PREFIX = "/"
 AS_TEXT = "\u200b"  # zero-width space: the text reads the same, but no longer starts with "/"
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 History = Callable[[str], Awaitable[Iterable[Event]]]
@@ -188,7 +190,8 @@ class MessageGate:
         `message.sender_id` comes in as the channel user (session id, openid, app user) and leaves as the
         conversation. `proven_customer`: a customer the channel itself has proof of (the app's signed token);
         `extra_payloads`: "/intent" texts the channel built itself (a WeChat menu click)."""
-        text = message.text or ""
+        text = LONE_SURROGATE.sub("\ufffd", message.text or "")  # no UTF-8 can hold one: stored, it breaks readers
+        message.text = text
         channel = str(message.input_channel or "")
         user_key = str(message.sender_id)
         if len(text) > MAX_TEXT:

@@ -59,7 +59,7 @@ def signature_matches(given: str | None, *parts: str) -> bool:
 
 def fresh(timestamp: str | None, now: float | None = None, max_skew_s: int = MAX_SKEW_S) -> bool:
     """The push's timestamp is a whole number of seconds within `max_skew_s` of now."""
-    if not timestamp or not timestamp.isdigit() or len(timestamp) > 12:
+    if not timestamp or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:  # not "²"
         return False
     current = time.time() if now is None else now
     return abs(current - int(timestamp)) <= max_skew_s
@@ -71,7 +71,7 @@ def xml_fields(xml: bytes | str) -> dict[str, str]:
         root = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise BadPush("XML with a DTD or entity declarations is refused") from exc
-    except (ParseError, ValueError) as exc:
+    except (ParseError, ValueError, LookupError) as exc:  # LookupError: an encoding Python does not know
         raise BadPush("the body is not well-formed XML") from exc
     if root.tag != "xml":
         raise BadPush("the body must be an <xml> document")

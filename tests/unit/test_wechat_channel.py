@@ -482,6 +482,12 @@ def test_signatures_and_timestamps() -> None:
     assert not signature_matches(None, TOKEN, "1800000000", "42") and not signature_matches("签名", TOKEN, "1", "2")
     assert fresh("1800000000", now=1_800_000_299) and not fresh("1800000000", now=1_800_000_301)
     assert not fresh("1800000400", now=1_800_000_000) and not fresh("abc", now=0) and not fresh(None)
+    assert not fresh("²", now=2) and not fresh("①", now=1)  # digits to str.isdigit, not to int(): found by the fuzz
+
+
+def test_an_xml_encoding_python_does_not_know_is_a_bad_push() -> None:
+    with pytest.raises(BadPush):  # LookupError inside the parser: found by the fuzz
+        xml_fields(b'<?xml version="1.0" encoding="nonexistent"?><xml><MsgType>text</MsgType></xml>')
 
 
 def test_what_each_push_asks_of_the_bot(tmp_path: Path) -> None:
