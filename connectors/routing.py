@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -135,7 +136,17 @@ class ConversationRouter:
         return await asyncio.to_thread(self.users.claim_home, customer_id, home or here)
 
     async def join(self, user: ChannelUser, customer_id: str) -> str:
-        """Make `user`'s conversation the customer's: its own when the customer has none yet, else carried into it."""
+        """Make `user`'s conversation the customer's: its own when the customer has none yet, else carried into it.
+
+        A channel user that already belongs to another customer (a shared tablet, an app logged in as someone
+        else) takes nothing along: it moves alone to the new customer's conversation, or to a new one."""
+        if user.customer_id is not None:
+            home = await asyncio.to_thread(self.users.home_of, customer_id)
+            home = await asyncio.to_thread(self.users.claim_home, customer_id,
+                                           home or f"{user.channel}-{uuid.uuid4().hex}")
+            await asyncio.to_thread(self.users.move, user.channel, user.user_key, home, customer_id)
+            log_event(logger, "channel_user_switched_customer", channel=user.channel)
+            return home
         here = user.conversation
         home = await self._home(customer_id, here)
         if home != here:

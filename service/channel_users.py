@@ -118,6 +118,12 @@ class ChannelUsers:
                                  .values(conversation=home, customer_id=customer_id)).rowcount
         return int(moved or 0)
 
+    def move(self, channel: str, user_key: str, conversation: str, customer_id: str) -> None:
+        """One channel user (not the others of its conversation) now writes to `conversation`, as `customer_id`."""
+        with self._engine.begin() as conn:
+            conn.execute(update(U).where((U.c.channel == channel) & (U.c.user_key == user_key))
+                         .values(conversation=conversation, customer_id=customer_id, last_seen=self._clock.now()))
+
     def prove(self, channel: str, user_key: str, customer_id: str) -> None:
         with self._engine.begin() as conn:
             conn.execute(update(U).where((U.c.channel == channel) & (U.c.user_key == user_key))

@@ -140,3 +140,19 @@ def test_a_number_answers_the_numbered_choices() -> None:
     assert chosen_payload(" １ ", buttons) == '/inform{"order_id":"E1"}'
     assert chosen_payload("3", buttons) is None
     assert chosen_payload("两个", buttons) is None
+
+
+async def test_a_device_that_switches_customer_takes_nothing_of_the_first_along(world: World) -> None:
+    first = await world.router.route("app", "tablet", customer_id="C001")
+    await world.say(first, UserUttered("我的地址是杭州市西湖区文三路1号"))
+    second = await world.router.route("app", "tablet", customer_id="C002")
+    assert second != first
+    assert await world.router.route("app", "phone-of-c002", customer_id="C002") == second
+    assert await world.store.retrieve(second) is None or "文三路" not in " ".join(await world.texts(second))
+    assert await world.router.route("app", "phone-of-c001", customer_id="C001") == first  # C001 keeps his
+
+
+async def test_forgetting_a_customer_leaves_no_way_into_the_old_conversation(world: World) -> None:
+    home = await world.router.route("app", "app-user-7", customer_id="C001")
+    world.users.forget("C001")
+    assert await world.router.route("app", "app-user-8", customer_id="C001") != home
