@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from desk.auth import Role, StaffDirectory, StaffMember  # noqa: E402
 from scripts.launch import MODEL, always_open_handoff, start_stack  # noqa: E402
 from service.db import make_engine  # noqa: E402
+from service.privacy import conversation_ref  # noqa: E402
 from service.tickets.schema import staff  # noqa: E402
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -133,7 +134,8 @@ async def login(http: aiohttp.ClientSession, desk_url: str, username: str) -> st
 
 
 class Agent:
-    """An agent on the desk's /ws/agent; every event lands in the inbox, assignments also in `assigned`."""
+    """An agent on the desk's /ws/agent; every event lands in the inbox, assignments also in `assigned` (by the
+    conversation's pseudonym, which is what staff see)."""
 
     def __init__(self, ws: aiohttp.ClientWebSocketResponse, assigned: dict[str, asyncio.Future[tuple[Agent, str]]]) -> None:
         self.ws = ws
@@ -159,8 +161,9 @@ class Agent:
             event = json.loads(message.data)
             await self.inbox.put(event)
             if event.get("type") == "assigned":
-                sender = str(event["session"]["context"].get("sender_id", ""))
-                found = self._assigned.setdefault(sender, asyncio.get_running_loop().create_future())
+                # staff see a pseudonym of the conversation, never its key (service/privacy.conversation_ref)
+                conversation = str(event["session"]["context"].get("conversation", ""))
+                found = self._assigned.setdefault(conversation, asyncio.get_running_loop().create_future())
                 if not found.done():
                     found.set_result((self, event["session"]["session_id"]))
 
@@ -326,7 +329,7 @@ async def join(customer: Customer, since: float, assigned: dict[str, asyncio.Fut
     """Wait until the customer is told an agent joined and that agent holds the session."""
     at, _ = await customer.inbox.wait(lambda t: "已接入" in t, SETUP_S)
     record.took("joined", since, at)
-    future = assigned.setdefault(customer.sender, asyncio.get_running_loop().create_future())
+    future = assigned.setdefault(conversation_ref(customer.sender), asyncio.get_running_loop().create_future())
     agent, session_id = await asyncio.wait_for(future, STEP_S)
     return customer, agent, session_id
 
