@@ -213,9 +213,10 @@ class MessageGate:
         claim = Claim.from_metadata(metadata)
         signed = claim.customer_id if claim is not None and claim.proof is Proof.SIGNED else None
         message.sender_id = await self.router.route(channel, user_key, signed)
-        if self._numbered_choices or text.startswith(INTENT_PREFIX):
+        numbered = self._numbered_choices and text.strip().translate(FULL_WIDTH_DIGITS).isdigit()
+        if numbered or text.startswith(INTENT_PREFIX):
             events = await self._events(message.sender_id)
-            if self._numbered_choices:
+            if numbered:
                 chosen = chosen_payload(text, offered_buttons(events))
                 text = chosen if chosen is not None else text
             if text.startswith(INTENT_PREFIX):

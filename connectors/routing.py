@@ -111,8 +111,9 @@ class ConversationRouter:
         user = await asyncio.to_thread(self.users.get, channel, user_key)
         if user is None:
             user = await asyncio.to_thread(self.users.add, channel, user_key)
-        if not customer_id and user.customer_id is None:
-            customer_id = await self._proven_in(user.conversation)
+        if not customer_id and user.customer_id is None and await asyncio.to_thread(self.users.proven_here,
+                                                                                     user.conversation):
+            customer_id = await self._proven_in(user.conversation)  # the slots say by which proof
         if customer_id and user.customer_id != customer_id:
             return await self.join(user, customer_id)
         return user.conversation

@@ -98,6 +98,13 @@ class ChannelUsers:
                                 .order_by(L.c.last_seen.desc()).limit(limit))
             return [row.sender_id for row in rows]
 
+    def proven_here(self, conversation: str) -> list[str]:
+        """The customers who proved who they are in `conversation` (recorded by the action server), latest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(L.c.customer_id).where(L.c.sender_id == conversation)
+                                .order_by(L.c.last_seen.desc()))
+            return [row.customer_id for row in rows]
+
     def claim_home(self, customer_id: str, conversation: str) -> str:
         """The customer's home conversation: `conversation` when it has none yet, else the one it has."""
         try:

@@ -101,6 +101,7 @@ async def test_an_anonymous_conversation_that_proves_itself_is_carried_into_the_
     web = await world.router.route("socketio", "s" * 32)
     await world.say(web, SessionStarted(), ActionExecuted("action_listen"), UserUttered("冰箱坏了想报修"),
                     SlotSet("order_id", "E202610200003"), *proven_by_code("C001"))
+    world.links.record("C001", web, "socketio")  # what the action server records on a good code
 
     joined = await world.router.route("socketio", "s" * 32)  # its next message, after the code was right
 
@@ -114,6 +115,7 @@ async def test_a_plain_claim_joins_nothing(world: World) -> None:
     home = await world.router.route("app", "app-user-7", customer_id="C001")
     web = await world.router.route("socketio", "t" * 32)
     await world.say(web, SlotSet("customer_id", "C001"), SlotSet("identity_proof", "claimed"))
+    world.links.record("C001", web, "socketio")  # recorded too, but a plain claim proves nothing
     assert await world.router.route("socketio", "t" * 32) == web != home
 
 
