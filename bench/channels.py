@@ -13,7 +13,8 @@ tests/fake_wechat.py on loopback; the app channel on; one desk, handoff open all
 
 Prints JSON. Figures, not tests.
 
-    python bench/channels.py [--wechat-users 20] [--wechat-messages 5] [--relay-customers 5] [--replies 10]
+    python bench/channels.py [--wechat-users 20] [--wechat-messages 5] [--think-s 1] [--relay-customers 5]
+                             [--replies 10]
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ from tests.wechat_push import WeChatPusher  # noqa: E402
 TOKEN = "wechat-bench-token"
 WECHAT_WAIT_S = 5.0  # what WeChat waits for a passive reply
 STEP_S = 20.0
-THINK_S = 1.0
+THINK_S = 1.0  # mean pause before each WeChat message (±50%, seeded); people type slower: try --think-s 5
+WARMUP = 1  # replies per chat before measuring (as bench/handoff.py)
 LINES = ("你好", "查一下E202611010001的物流", "退货政策是什么", "发票怎么开", "你们几点下班", "谢谢")
 POLL_S = 0.002  # the fake WeChat server is polled this often for a customer-service message
 
@@ -80,7 +82,7 @@ class WeChatCustomer:
         raise asyncio.TimeoutError(token)
 
 
-async def passive_rate(stack: Stack, fake: FakeWeChat, users: int, messages: int) -> dict[str, Any]:
+async def passive_rate(stack: Stack, fake: FakeWeChat, users: int, messages: int, think_s: float) -> dict[str, Any]:
     pusher = WeChatPusher(TOKEN)
     customers = [WeChatCustomer(stack, fake, pusher, n) for n in range(users)]
     took: list[float] = []
@@ -90,7 +92,7 @@ async def passive_rate(stack: Stack, fake: FakeWeChat, users: int, messages: int
         nonlocal passive
         rng = random.Random(customer.number)
         for index in range(messages):
-            await asyncio.sleep(rng.uniform(0.5, 1.5) * THINK_S)
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * think_s)
             try:
                 seconds, was_passive = await customer.push(http, LINES[(customer.number + index) % len(LINES)])
             except Exception as error:  # counted, not fatal
@@ -102,7 +104,7 @@ async def passive_rate(stack: Stack, fake: FakeWeChat, users: int, messages: int
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
         await asyncio.gather(*(one(c, http) for c in customers))
     pushes = users * messages
-    return {"users": users, "messages_each": messages, "pushes": pushes, "passive": passive,
+    return {"users": users, "messages_each": messages, "think_s": f"{think_s} ±50%", "pushes": pushes, "passive": passive,
             "passive_rate": round(passive / pushes, 3) if pushes else None,
             "webhook_answer_ms": summary(took), "errors": len(errors), "error_samples": errors[:5]}
 
@@ -143,6 +145,7 @@ async def relay_times(stack: Stack, fake: FakeWeChat, agent_names: list[str], ch
     """Agent → customer time on one channel, `customers` handoffs × `replies` replies."""
     assigned: dict[str, asyncio.Future[tuple[Agent, str]]] = {}
     samples: list[float] = []
+    first: list[float] = []  # each chat's first reply, apart: it pays for warming the conversation up
     errors: list[str] = []
     pusher = WeChatPusher(TOKEN)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
@@ -176,7 +179,7 @@ async def relay_times(stack: Stack, fake: FakeWeChat, agent_names: list[str], ch
                 chats.append((person, agent, session_id))
 
             async def converse(person: Any, agent: Agent, session_id: str, number: int) -> None:
-                for index in range(replies):
+                for index in range(replies + WARMUP):
                     await asyncio.sleep(0.3)
                     token = f"[r{number:02d}-{index:02d}]"
                     since = len(person.inbox.items) if channel != "wechat" else 0
@@ -187,7 +190,10 @@ async def relay_times(stack: Stack, fake: FakeWeChat, agent_names: list[str], ch
                             at = await person.received(token, STEP_S)
                         else:
                             at, _ = await person.inbox.wait(lambda t, t_=token: t_ in t, STEP_S, since)
-                        samples.append((at - sent) * 1000)
+                        if index >= WARMUP:
+                            samples.append((at - sent) * 1000)
+                        else:
+                            first.append((at - sent) * 1000)
                     except asyncio.TimeoutError:
                         errors.append(f"timeout {token}")
 
@@ -202,6 +208,7 @@ async def relay_times(stack: Stack, fake: FakeWeChat, agent_names: list[str], ch
                     await person.close()
             await asyncio.gather(*(a.close() for a in agents), return_exceptions=True)
     return {"customers": customers, "replies_each": replies, "agent_to_customer_ms": summary(samples),
+            "first_reply_ms": summary(first),
             "errors": len(errors), "error_samples": errors[:5]}
 
 
@@ -231,7 +238,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                    "WECHAT_APP_SECRET": fake.secret, "WECHAT_API_BASE": fake.base_url,
                    "APP_TOKEN_SECRET": secrets.token_urlsafe(48), "CHANNEL_RATE_PER_MINUTE": "120"}
             stack = start_stack(work, env, desks=1)
-            report["wechat_passive"] = asyncio.run(passive_rate(stack, fake, args.wechat_users, args.wechat_messages))
+            report["wechat_passive"] = asyncio.run(passive_rate(stack, fake, args.wechat_users, args.wechat_messages,
+                                                                args.think_s))
             agents = add_agents(work, math.ceil(args.relay_customers / CAPACITY))
             report["relay"] = {}
             for channel in ("socketio", "wechat", "app"):
@@ -253,6 +261,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wechat-users", type=int, default=20)
     parser.add_argument("--wechat-messages", type=int, default=5)
+    parser.add_argument("--think-s", type=float, default=THINK_S, help="mean pause before each WeChat message")
     parser.add_argument("--relay-customers", type=int, default=5)
     parser.add_argument("--replies", type=int, default=10)
     args = parser.parse_args(argv)
