@@ -1,6 +1,7 @@
-"""The widget's side of socket.io, spoken by hand as web/widget.js does (Engine.IO v4 over a WebSocket).
+"""The widget's side of socket.io for Python tests (Engine.IO v4 over a WebSocket), spoken by hand.
 
-python-socketio's own client wants a newer aiohttp than Rasa 3.6 pins, so the tests use this instead.
+The widget itself uses socket.io-client from npm; python-socketio's own client wants a newer aiohttp than
+Rasa 3.6 pins, so the Python tests use this small client instead.
 """
 
 from __future__ import annotations
