@@ -37,7 +37,8 @@ from connectors.app_sockets import (
 )
 from connectors.app_tokens import AppIdentity, TokenError, bearer_token, token_in_url, verify_app_token
 from connectors.gate import MessageGate
-from connectors.routing import ConversationRouter
+from connectors.rest_channel import message_problem
+from connectors.routing import ConversationRouter, stored_tracker
 from service.logs import log_event
 from service.settings import Settings, get_settings
 
@@ -60,23 +61,9 @@ def unauthorized(error: TokenError) -> HTTPResponse:
                  {"WWW-Authenticate": challenge})
 
 
-def request_problem(body: Any) -> str | None:
-    """Why a webhook body is unusable, or None (an over-long message gets a polite reply from the gate instead)."""
-    if not isinstance(body, dict):
-        return "body must be a JSON object"
-    text = body.get("message")
-    if not isinstance(text, str) or not text.strip():
-        return "'message' must be a non-empty string"
-    metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
-        return "'metadata' must be a JSON object"
-    return None
-
-
 async def tracker_events(app: Any, conversation: str) -> Iterable[Event]:
     """The conversation's events from Rasa's tracker store (none when it has no tracker)."""
-    store = getattr(getattr(app.ctx, "agent", None), "tracker_store", None)
-    tracker = await store.retrieve(conversation) if store is not None else None
+    tracker = await stored_tracker(app, conversation)
     return tracker.events if tracker is not None else []
 
 
@@ -191,7 +178,7 @@ class AppChannel(InputChannel):
             body = request.json
         except Exception:  # sanic raises on invalid JSON or invalid UTF-8
             body = None
-        problem = request_problem(body)
+        problem = message_problem(body)  # an over-long message gets a polite reply from the gate
         if problem:
             return reply({"error": "bad_request", "reason": problem}, 400)
         replies = AppReplies()

@@ -30,7 +30,7 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 
 from actions.names import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES
 from connectors.identity import announce_trust_mode, verified_metadata
-from connectors.routing import ConversationRouter
+from connectors.routing import ConversationRouter, stored_tracker
 from service.identity import VERIFIED_KEY, Claim, Proof, fingerprint
 from service.logs import log_event
 from service.settings import Settings, get_settings
@@ -167,8 +167,7 @@ class MessageGate:
     async def _events(self, sender_id: str) -> Iterable[Event]:
         if self._history is not None:
             return await self._history(sender_id)
-        store = getattr(self._agent(), "tracker_store", None)
-        tracker = await store.retrieve(sender_id) if store is not None else None
+        tracker = await stored_tracker(self._app, sender_id)
         return tracker.events if tracker is not None else []
 
     def _text(self, response: str) -> str | None:

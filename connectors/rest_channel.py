@@ -28,9 +28,17 @@ def request_problem(body: Any) -> str | None:
     """Why a webhook body is unusable, or None when it is fine (an over-long message gets a polite reply instead)."""
     if not isinstance(body, dict):
         return "body must be a JSON object"
-    sender, text = body.get("sender"), body.get("message")
+    sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER:
         return f"'sender' must be a non-empty string of at most {MAX_SENDER} characters"
+    return message_problem(body)
+
+
+def message_problem(body: Any) -> str | None:
+    """Why a body's `message` and `metadata` are unusable, or None (the app channel's body is just these)."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    text = body.get("message")
     if not isinstance(text, str) or not text.strip():
         return "'message' must be a non-empty string"
     metadata = body.get("metadata")

@@ -30,6 +30,7 @@ from typing import Any
 
 from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.events import ActionExecuted, Event, SessionStarted
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.names import Slot
 from service.channel_users import ChannelUser, ChannelUsers
@@ -40,6 +41,12 @@ from service.settings import Settings, get_settings
 logger = logging.getLogger(__name__)
 JOINING_PROOFS = frozenset({Proof.SIGNED.value, Proof.OTP.value})
 LOCK_WAIT_S = 0.05
+
+
+async def stored_tracker(app: Any, conversation: str) -> DialogueStateTracker | None:
+    """The conversation's tracker from the running Rasa server's tracker store (None without one or a store)."""
+    store = getattr(getattr(getattr(app, "ctx", None), "agent", None), "tracker_store", None)
+    return await store.retrieve(conversation) if store is not None else None
 
 
 def carried_events(events: Iterable[Event], now: float | None = None) -> list[Event]:
@@ -111,16 +118,16 @@ class ConversationRouter:
         user = await asyncio.to_thread(self.users.get, channel, user_key)
         if user is None:
             user = await asyncio.to_thread(self.users.add, channel, user_key)
-        if not customer_id and user.customer_id is None and await asyncio.to_thread(self.users.proven_here,
-                                                                                     user.conversation):
-            customer_id = await self._proven_in(user.conversation)  # the slots say by which proof
+        if not customer_id and user.customer_id is None:
+            recorded: list[str] = await asyncio.to_thread(self.users.proven_here, user.conversation)
+            if recorded:
+                customer_id = await self._proven_in(user.conversation)  # the slots say by which proof
         if customer_id and user.customer_id != customer_id:
             return await self.join(user, customer_id)
         return user.conversation
 
     async def _slots(self, conversation: str) -> dict[str, Any]:
-        store = getattr(self._agent(), "tracker_store", None)
-        tracker = await store.retrieve(conversation) if store is not None else None
+        tracker = await stored_tracker(self._app, conversation)
         return tracker.current_slot_values() if tracker is not None else {}
 
     async def _proven_in(self, conversation: str) -> str | None:

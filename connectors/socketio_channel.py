@@ -43,7 +43,7 @@ from socketio import AsyncRedisManager, AsyncServer
 
 from actions.names import Response
 from connectors.gate import AS_TEXT, MessageGate, guarded
-from connectors.routing import ConversationRouter
+from connectors.routing import ConversationRouter, stored_tracker
 from connectors.socketio_server import CheckedSocketIO
 from service.logs import log_event
 from service.settings import Settings, get_settings
@@ -188,10 +188,7 @@ class SocketIOChannel(SocketIOInput):
     async def history(self, app: Any, session_id: str) -> list[dict[str, Any]]:
         """The `history` of a session: the conversation it is routed to, from Rasa's tracker store."""
         conversation = await self._router().conversation_of(CHANNEL, session_id)
-        store = getattr(getattr(getattr(app, "ctx", None), "agent", None), "tracker_store", None)
-        if conversation is None or store is None:
-            return []
-        tracker = await store.retrieve(conversation)
+        tracker = await stored_tracker(app, conversation) if conversation is not None else None
         return history_items(tracker.events, self.history_limit) if tracker is not None else []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:

@@ -34,6 +34,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from actions.names import ATTACHMENT_TO_AGENT, CHOOSE_BY_NUMBER, UNSUPPORTED_MESSAGE
+from connectors.routing import stored_tracker
 from connectors.wechat_dedup import SeenStore, seen_store
 from connectors.wechat_menu import MenuError, menu_intents
 from connectors.wechat_messages import (
@@ -154,8 +155,7 @@ class WeChatChannel(InputChannel):
             return await self._in_handoff(conversation)
         from handoff.policy import HANDOFF_SLOT
 
-        store = getattr(getattr(getattr(self._app, "ctx", None), "agent", None), "tracker_store", None)
-        tracker = await store.retrieve(conversation) if store is not None else None
+        tracker = await stored_tracker(self._app, conversation)
         return bool(tracker is not None and tracker.get_slot(HANDOFF_SLOT))
 
     def _texts_of(self, messages: list[dict[str, Any]]) -> list[str]:
