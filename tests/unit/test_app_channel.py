@@ -30,11 +30,12 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUtter
 from sanic import Sanic
 from sanic.config import Config
 
-from connectors.app import AppChannel, request_problem
+from connectors.app import AppChannel
 from connectors.app_messages import transcript
 from connectors.app_sockets import AppSockets
 from connectors.app_tokens import TokenError, make_app_token, verify_app_token
 from connectors.gate import MessageGate
+from connectors.rest_channel import message_problem as request_problem
 from connectors.routing import ConversationRouter
 from service.channel_users import ChannelUsers
 from service.clock import Clock
