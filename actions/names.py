@@ -182,9 +182,6 @@ class Response:
 # Said by channels themselves, before a message reaches Rasa (connectors/gate.py)
 MESSAGE_TOO_LONG = "utter_message_too_long"
 TOO_MANY_MESSAGES = "utter_too_many_messages"
-UNSUPPORTED_MESSAGE = "utter_unsupported_message"  # a WeChat image, location, link … outside a handoff
-ATTACHMENT_TO_AGENT = "utter_attachment_to_agent"  # an image during a handoff, passed to the agent as a link
-CHOOSE_BY_NUMBER = "utter_choose_by_number"  # before buttons written as numbered choices (WeChat)
 
 # Responses uttered by Rasa's own default actions rather than named in stories.
 DEFAULT_ACTION_RESPONSES = frozenset({"utter_default", "utter_ask_rephrase"})

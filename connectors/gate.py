@@ -12,7 +12,8 @@
   one conversation once it is proven (connectors/routing.py). A channel that writes buttons as numbered choices
   (WeChat) has a bare number answer turned into the payload of that button.
 
-The polite replies are domain.yml responses, read from the running model's domain.
+The polite replies are domain.yml responses, read from the running model's domain (channel_replies.yml for the
+channels' own few, see connectors/channel_replies.py).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
 from actions.names import MESSAGE_TOO_LONG, TOO_MANY_MESSAGES
+from connectors.channel_replies import response_text
 from connectors.identity import announce_trust_mode, verified_metadata
 from connectors.routing import ConversationRouter, stored_tracker
 from service.identity import VERIFIED_KEY, Claim, Proof, fingerprint
@@ -174,8 +176,7 @@ class MessageGate:
         if self._texts is not None:
             return self._texts(response)
         domain = getattr(self._agent(), "domain", None)
-        variations = (getattr(domain, "responses", None) or {}).get(response) or []
-        return variations[0].get("text") if variations else None
+        return response_text(domain, response)
 
     async def _say(self, message: UserMessage, response: str) -> None:
         text = self._text(response)

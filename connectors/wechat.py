@@ -33,7 +33,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from actions.names import ATTACHMENT_TO_AGENT, CHOOSE_BY_NUMBER, UNSUPPORTED_MESSAGE
+from connectors.channel_replies import ATTACHMENT_TO_AGENT, CHOOSE_BY_NUMBER, UNSUPPORTED_MESSAGE, response_text
 from connectors.routing import stored_tracker
 from connectors.wechat_dedup import SeenStore, seen_store
 from connectors.wechat_menu import MenuError, menu_intents
@@ -147,8 +147,7 @@ class WeChatChannel(InputChannel):
         if self._texts is not None:
             return self._texts(response_name)
         domain = getattr(getattr(getattr(self._app, "ctx", None), "agent", None), "domain", None)
-        variations = (getattr(domain, "responses", None) or {}).get(response_name) or []
-        return variations[0].get("text") if variations else None
+        return response_text(domain, response_name)
 
     async def _handoff_active(self, conversation: str) -> bool:
         if self._in_handoff is not None:

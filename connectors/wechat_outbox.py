@@ -26,6 +26,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from connectors.channel_replies import CHOOSE_BY_NUMBER, response_text
 from connectors.wechat_api import NOT_SUBSCRIBED, OVER_LIMIT, WINDOW_CLOSED, WeChatApi, WeChatApiError
 from connectors.wechat_text import WECHAT_TEXT_LIMIT, wechat_texts
 from service.channel_schema import channel_users, customer_homes
@@ -37,7 +38,7 @@ from service.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
-CHOOSE_BY_NUMBER = "utter_choose_by_number"  # actions/names.py CHOOSE_BY_NUMBER
+
 WINDOW = timedelta(hours=48)
 MAX_PER_WINDOW = 20
 
@@ -163,8 +164,7 @@ class WeChatOutbox:
         if self._texts is not None:
             return self._texts(CHOOSE_BY_NUMBER) or ""
         domain = getattr(getattr(getattr(self._app, "ctx", None), "agent", None), "domain", None)
-        variations = (getattr(domain, "responses", None) or {}).get(CHOOSE_BY_NUMBER) or []
-        return str(variations[0].get("text") or "") if variations else ""
+        return response_text(domain, CHOOSE_BY_NUMBER) or ""
 
     def texts_for(self, messages: list[dict[str, Any]]) -> list[str]:
         """The WeChat texts of Rasa bot messages (what deliver() sends)."""
