@@ -22,12 +22,14 @@ from actions.base import ServiceAction, slot_text
 from actions.context import channel_of, current_customer, entity, latest_intent, latest_text, order_if_visible
 from actions.deps import Services
 from actions.names import Offer, Slot
-from actions.tickets import customer_tickets, open_ticket, ticket_values
+from actions.tickets import customer_tickets, find_ticket, open_ticket, ticket_values
 from handoff.config import load_config
 from handoff.context import ContextPackage, Turn, summary, transcript_json
+from service.access import AccessDenied
 from service.desk_client import DeskClient, DeskUnavailable
 from service.models import Order
 from service.settings import get_settings
+from service.tickets.models import Ticket
 from service.tickets.rules import Category
 
 HANDOFF_ACTIVE = "handoff_active"
@@ -177,9 +179,8 @@ class ActionRequestHuman(ServiceAction):
                 dispatcher.utter_message(json_message=agent_state(result.get("agent_name") or ""))
             return events + [SlotSet(HANDOFF_ACTIVE, True), SlotSet(HANDOFF_SESSION, result.get("session_id"))]
         just_opened = ticket_opened_this_turn(tracker)  # e.g. the complaint's own ticket
-        if just_opened:
-            ticket = await asyncio.to_thread(services.tickets.get, just_opened)
-        else:
+        ticket = await visible_ticket(services, tracker, just_opened) if just_opened else None
+        if ticket is None:
             order = await order_in_context(services, tracker)
             ticket = (await open_ticket(services, dispatcher, tracker, Category.HANDOFF, order, announce=False,
                                         description=package.summary)).ticket
@@ -192,14 +193,29 @@ class ActionRequestHuman(ServiceAction):
         return events + [SlotSet(Slot.TICKET_ID, ticket.number)]
 
 
+async def visible_ticket(services: Services, tracker: Tracker, number: str) -> Ticket | None:
+    try:
+        return await find_ticket(services, tracker, number)
+    except AccessDenied:
+        return None
+
+
 def ticket_opened_this_turn(tracker: Tracker) -> str | None:
-    """A ticket an earlier action of this same turn opened, so a second one is not needed."""
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return None
-        if event.get("event") == "slot" and event.get("name") == Slot.TICKET_ID and event.get("value"):
-            return str(event["value"])
-    return None
+    """A ticket an earlier action of this same turn opened, so a second one is not needed.
+
+    Only a number an action set counts: the slot events right after the customer's message are the
+    entities of what the customer typed (another customer's ticket number, say), not a ticket of theirs."""
+    opened: str | None = None
+    by_action = False
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "user":
+            opened, by_action = None, False
+        elif kind == "action" and event.get("name") != "action_listen":
+            by_action = True
+        elif kind == "slot" and event.get("name") == Slot.TICKET_ID and by_action:
+            opened = str(event["value"]) if event.get("value") else None
+    return opened
 
 
 class ActionRelayToAgent(ServiceAction):

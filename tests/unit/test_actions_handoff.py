@@ -27,6 +27,8 @@ from actions.handoff import (
 )
 from handoff.policy import HandoffPolicy, reads_angry, should_escalate, should_relay
 from service.desk_client import DeskUnavailable
+from service.tickets.rules import Category
+from tests.desk_harness import draft
 from tests.trackers import domain, responses, said, slot_events, tracker
 
 
@@ -108,6 +110,29 @@ async def test_a_desk_that_is_down_never_loses_the_request(services: Services) -
     await ActionRequestHuman(services, FakeDesk(down=True)).run(dispatcher, logistics_conversation(), domain())
     number = said(dispatcher, "utter_handoff_no_agent")["number"]
     assert "E202611010001" in services.tickets.get(number).summary
+
+
+async def test_a_typed_ticket_number_is_not_taken_for_a_ticket_of_this_turn(services: Services) -> None:
+    """Another customer's number typed in the message fills the ticket slot from the entity; when no agent is
+    free, the stranger gets a ticket of their own, not the other customer's named as theirs."""
+    others = services.tickets.create(draft(sender_id="web-c001-someone")).ticket
+    stranger = tracker(f"转人工 {others.number}", "request_human", entities={"ticket_id": others.number})
+    stranger.events.append({"event": "slot", "name": "ticket_id", "value": others.number})  # action_extract_slots
+    dispatcher = CollectingDispatcher()
+    events = await ActionRequestHuman(services, FakeDesk(down=True)).run(dispatcher, stranger, domain())
+    number = said(dispatcher, "utter_handoff_no_agent")["number"]
+    assert number != others.number and slot_events(events)["ticket_id"] == number
+    assert services.tickets.get(number).sender_id == "tester"
+
+
+async def test_a_ticket_an_action_opened_this_turn_is_announced_not_doubled(services: Services) -> None:
+    complaint = tracker("你们太差劲了 我要投诉", "complaint", slots={"customer_id": "C001", "identity_proof": "signed"})
+    own = services.tickets.create(draft(category=Category.COMPLAINT, description="投诉", sender_id="tester")).ticket
+    complaint.events += [{"event": "action", "name": "action_handle_complaint"},
+                         {"event": "slot", "name": "ticket_id", "value": own.number}]
+    dispatcher = CollectingDispatcher()
+    await ActionRequestHuman(services, FakeDesk(down=True)).run(dispatcher, complaint, domain())
+    assert said(dispatcher, "utter_handoff_no_agent")["number"] == own.number
 
 
 async def test_relay_carries_the_nlu_and_not_waiting_leaves_the_queue(services: Services) -> None:
