@@ -9,7 +9,6 @@ they reach the customer on their own channel and stay in the transcript.
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from typing import Any
 
