@@ -17,12 +17,14 @@ _default: Backends | None = None
 
 
 def build_backends(settings: Settings, clock: Clock | None = None) -> Backends:
-    """Stub backends on the demo database named by `settings`, seeded on first use, guarded."""
+    """Stub backends on the demo database named by `settings`, seeded on first use (for the business
+    day then: see service/backends/seed.py), guarded."""
+    clock = clock or Clock(settings.business_date)
     engine = make_engine(settings.stub_backend_url)
-    seed(engine)
+    seed(engine, clock.today())
     db = StubDatabase(
         engine=engine,
-        clock=clock or Clock(settings.business_date),
+        clock=clock,
         latency_ms=settings.stub_latency_ms,
         failing=settings.stub_failing,
     )

@@ -3,14 +3,19 @@
 The records named in the design (customers C001/C002, orders E202611010001–E202611120004,
 refund R202611130001, product 蓝牙耳机 X1) are written out literally below; the rest is
 generated from a fixed random seed around them.
+
+The dates are written as seen on DEMO_DAY (2026-11-21). Seeded for another business day, every
+datetime moves by the difference, so "in transit", "inside 价保" and "退款中" read true on any
+day; the ids (E20261101…) and every other value stay as written.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,8 +23,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from service.backends import schema
 from service.backends.catalogue import CATALOGUE, WAREHOUSES, CatalogueEntry, by_name
+from service.logs import log_event
+
+logger = logging.getLogger(__name__)
 
 SEED = 20261121
+DEMO_DAY = date(2026, 11, 21)  # the business day the literal dates below are written for
 GENERATED_CUSTOMERS = 58
 GENERATED_ORDERS = 214
 START = datetime(2026, 8, 1, 9, 0)
@@ -263,8 +272,23 @@ def _generated_orders(rng: random.Random, data: Dataset, customers: list[dict[st
             data.add("order_items", item)
 
 
-def build_dataset() -> Dataset:
-    """All demo rows; deterministic."""
+def shifted(data: Dataset, days: int) -> Dataset:
+    """The same rows with every datetime `days` later (earlier when negative)."""
+    if days == 0:
+        return data
+    delta = timedelta(days=days)
+    return Dataset({table: [{key: value + delta if isinstance(value, datetime) else value
+                             for key, value in row.items()} for row in rows]
+                    for table, rows in data.tables.items()})
+
+
+def build_dataset(business_day: date | None = None) -> Dataset:
+    """All demo rows as seen on `business_day` (DEMO_DAY when None); deterministic."""
+    data = _dataset_on_demo_day()
+    return shifted(data, ((business_day or DEMO_DAY) - DEMO_DAY).days)
+
+
+def _dataset_on_demo_day() -> Dataset:
     rng = random.Random(SEED)
     data = Dataset()
     for entry in CATALOGUE:
@@ -281,13 +305,18 @@ def build_dataset() -> Dataset:
     return data
 
 
-def seed(engine: Engine) -> bool:
-    """Create the tables and load the dataset into an empty database; False if already seeded."""
+def seed(engine: Engine, business_day: date | None = None) -> bool:
+    """Create the tables and load the dataset, as seen on `business_day`, into an empty database;
+    False if already seeded (whatever day it was seeded for: see `seeded_for`)."""
     schema.metadata.create_all(engine)
     with engine.begin() as conn:
         if _count(conn) > 0:
+            seeded_day = seeded_for(conn)
+            if business_day is not None and seeded_day is not None and seeded_day != business_day:
+                log_event(logger, "demo_data_dated", logging.WARNING, seeded_for=seeded_day.isoformat(),
+                          business_day=business_day.isoformat())
             return False
-        data = build_dataset()
+        data = build_dataset(business_day)
         for table in schema.metadata.sorted_tables:
             rows = data.rows(table.name)
             if rows:
@@ -295,10 +324,21 @@ def seed(engine: Engine) -> bool:
     return True
 
 
-def reset(engine: Engine) -> None:
+def reset(engine: Engine, business_day: date | None = None) -> None:
     """Drop everything and seed again (the demo's 'factory reset')."""
     schema.metadata.drop_all(engine)
-    seed(engine)
+    seed(engine, business_day)
+
+
+# A contract record's creation time, as written for DEMO_DAY: how far it has moved tells the day seeded for.
+_MARKER_ORDER, _MARKER_CREATED = "E202611010001", datetime(2026, 11, 1, 10, 12)
+
+
+def seeded_for(conn: Connection) -> date | None:
+    """The business day a seeded database was seeded for (None without the contract records)."""
+    created = conn.execute(select(schema.orders.c.created_at)
+                           .where(schema.orders.c.id == _MARKER_ORDER)).scalar_one_or_none()
+    return DEMO_DAY + timedelta(days=(created - _MARKER_CREATED).days) if created is not None else None
 
 
 def _count(conn: Connection) -> int:
