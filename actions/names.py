@@ -45,6 +45,7 @@ class Intent:
     AFFIRM = "affirm"
     DENY = "deny"
     INFORM = "inform"
+    SWITCH_ORDER = "switch_order"
     NLU_FALLBACK = "nlu_fallback"
     OUT_OF_SCOPE = "out_of_scope"
 
@@ -105,6 +106,7 @@ class Response:
 
     LOGISTICS_TRACE = "utter_logistics_trace"
     LOGISTICS_NOT_SHIPPED = "utter_logistics_not_shipped"
+    LOGISTICS_ARRIVAL = "utter_logistics_arrival"
     LOGISTICS_DELAYED = "utter_logistics_delayed"
     URGE_WAREHOUSE = "utter_urge_warehouse"
     URGE_CARRIER = "utter_urge_carrier"

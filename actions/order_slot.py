@@ -11,14 +11,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, ServiceFormValidation, slot_text
-from actions.context import current_customer, entity, md, order_button
+from actions.context import current_customer, entity, latest_intent, md, order_button
 from actions.deps import Services
 from actions.identity import ProofSlots, identity_of, proof_slots
-from actions.names import Form, Response, Slot
+from actions.names import Form, Intent, Response, Slot
 from service.access import AccessDenied
 from service.errors import NotFound
 from service.models import Order
-from service.orders import Purpose, fits, normalise_order_id
+from service.orders import Mention, Purpose, normalise_order_id
+from service.policy import RECENT_ORDER_LIMIT
 
 FORM_PURPOSE = {
     Form.CHANGE_ADDRESS: Purpose.CHANGE_ADDRESS,
@@ -41,9 +42,19 @@ def purpose_of(tracker: Tracker, form: str | None = None) -> Purpose:
 ANONYMOUS_PURPOSES = frozenset({Purpose.STATUS, Purpose.LOGISTICS})
 
 
-async def candidates(services: Services, customer_id: str, purpose: Purpose) -> list[Order]:
-    now = services.clock.now()
-    return [o for o in await services.orders.recent(customer_id) if fits(purpose, o, now)]
+def say_picked(dispatcher: CollectingDispatcher, order: Order) -> None:
+    """Tell the customer which order the bot took without asking ("找到了您在…购买的…")."""
+    dispatcher.utter_message(response=Response.ORDER_MATCHED, date=md(order.created_at.date()),
+                             product=order.items[0].product_name if order.items else order.summary,
+                             order_id=order.id)
+
+
+async def mentioned_orders(services: Services, tracker: Tracker, customer_id: str, purpose: Purpose) -> Mention | None:
+    """The customer's orders of the product the latest message names (None when it names none)."""
+    product = entity(tracker, "product")
+    if not product:
+        return None
+    return await services.orders.mentioned_order(customer_id, product, entity(tracker, "time_ref") or "", purpose)
 
 
 class OrderSlotValidation(ProofSlots, ServiceFormValidation):
@@ -90,17 +101,23 @@ class OrderSlotValidation(ProofSlots, ServiceFormValidation):
         customer, _ = await current_customer(services, tracker)
         if customer is None:
             return {}
-        product = entity(tracker, "product")
-        if product and requested != Slot.VERIFY_CODE:
-            matches = await services.orders.mentioned(customer.id, product, entity(tracker, "time_ref") or "")
-            if matches:
-                order = matches[0]
-                dispatcher.utter_message(response=Response.ORDER_MATCHED, date=md(order.created_at.date()),
-                                         product=order.items[0].product_name, order_id=order.id)
-                return {Slot.ORDER_ID: order.id}
-        if requested in (None, Slot.VERIFY_CODE):  # just started or just proven: the only order that fits
-            fitting = await candidates(services, customer.id, purpose_of(tracker, self.form_name()))
+        purpose = purpose_of(tracker, self.form_name())
+        if requested != Slot.VERIFY_CODE:
+            mention = await mentioned_orders(services, tracker, customer.id, purpose)
+            if mention is not None and mention.matches:  # "裙子不合适想退": the 连衣裙
+                # Several equally named when the task starts: action_ask_order_id offers just those; named
+                # again in answer to that question, the best of them.
+                named = mention.chosen or (mention.matches[0] if requested == Slot.ORDER_ID else None)
+                if named is None:
+                    return {}
+                say_picked(dispatcher, named)
+                return {Slot.ORDER_ID: named.id}
+        # Just started or just proven: the only order that fits the purpose, said so. Not after
+        # "不对，是另一个订单": that one order is the one the customer just turned down.
+        if requested in (None, Slot.VERIFY_CODE) and latest_intent(tracker) != Intent.SWITCH_ORDER:
+            fitting = await services.orders.candidates(customer.id, purpose)
             if len(fitting) == 1:
+                say_picked(dispatcher, fitting[0])
                 return {Slot.ORDER_ID: fitting[0].id}
         return {}
 
@@ -148,7 +165,10 @@ class ActionAskOrderId(ServiceAction):
     ) -> list[EventType]:
         customer, events = await current_customer(self.services, tracker)
         if customer is not None:
-            fitting = await candidates(self.services, customer.id, purpose_of(tracker))
+            purpose = purpose_of(tracker)
+            mention = await mentioned_orders(self.services, tracker, customer.id, purpose)
+            fitting = list(mention.matches[:RECENT_ORDER_LIMIT]) if mention and mention.matches else []
+            fitting = fitting or await self.services.orders.candidates(customer.id, purpose)
             if fitting:
                 dispatcher.utter_message(response=Response.CHOOSE_ORDER,
                                          buttons=[order_button(o) for o in fitting])

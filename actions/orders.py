@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, slot_text
-from actions.context import entity, load_order, md
+from actions.context import entity, latest_text, load_order, md
 from actions.deps import Services
 from actions.identity import identity_of, need_for
 from actions.names import Form, Response, Slot
@@ -18,6 +18,7 @@ from actions.refunds import answer_refund
 from service.access import AccessDenied, Need
 from service.errors import NotAllowed, NotFound
 from service.identity import Identity
+from service.logistics import asks_arrival
 from service.models import Order, OrderStatus, yuan
 from service.orders import Purpose
 
@@ -71,6 +72,40 @@ async def say_logistics(services: Services, dispatcher: CollectingDispatcher, or
         dispatcher.utter_message(response="utter_logistics_eta", eta=md(tracking.eta))
 
 
+async def say_arrival(services: Services, dispatcher: CollectingDispatcher, order: Order) -> None:
+    """"什么时候能到" after the trace: just the day it is expected (or that it came, or is late)."""
+    tracking = await services.logistics.track(order)
+    shipment = tracking.shipment
+    if shipment is None or not (shipment.signed_at or tracking.eta):
+        await say_logistics(services, dispatcher, order)
+    elif shipment.signed_at:
+        dispatcher.utter_message(response="utter_logistics_signed", signed_date=md(shipment.signed_at.date()))
+    elif tracking.delayed:
+        dispatcher.utter_message(response=Response.LOGISTICS_DELAYED)
+    elif tracking.eta:
+        dispatcher.utter_message(response=Response.LOGISTICS_ARRIVAL, order_id=order.id, eta=md(tracking.eta))
+
+
+# What a logistics answer about an order says first (its trace is in it).
+TRACE_RESPONSES = frozenset({Response.LOGISTICS_TRACE, "utter_order_status_shipped"})
+
+
+def trace_just_shown(tracker: Tracker, order_id: str) -> bool:
+    """Whether the bot's last turn, before the latest message, showed `order_id`'s trace."""
+    users = 0
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users == 2:
+                return False
+        elif kind == "bot" and users == 1:
+            metadata = event.get("metadata") or {}
+            if metadata.get("utter_action") in TRACE_RESPONSES and metadata.get("order_id") == order_id:
+                return True
+    return False
+
+
 async def say_urge(services: Services, dispatcher: CollectingDispatcher, order: Order, identity: Identity) -> None:
     try:
         receipt = await services.orders.urge(order.id, identity)
@@ -105,7 +140,11 @@ class ActionCheckLogistics(ServiceAction):
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         order = await load_order(self.services, dispatcher, tracker, Need.STATUS)
-        if order:
+        if order is None:
+            return []
+        if asks_arrival(latest_text(tracker)) and trace_just_shown(tracker, order.id):
+            await say_arrival(self.services, dispatcher, order)
+        else:
             await say_logistics(self.services, dispatcher, order)
         return []
 

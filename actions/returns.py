@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -10,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.base import ServiceAction, slot_text
-from actions.context import load_order, md
+from actions.context import latest_intent, latest_text, load_order, md
 from actions.names import Response, Slot
 from actions.order_slot import OrderSlotValidation
 from actions.tickets import open_ticket
@@ -19,6 +20,21 @@ from service.models import CaseKind, OrderStatus
 from service.tickets.rules import Category
 
 MIN_TEXT = 2
+
+# Why a customer sends something back, in their words ("尺码小了", "不想要了"); a product fault
+# (aftersales.classify_reason: 质量, 开线 …) is a reason too.
+_CUSTOMER_REASON = re.compile(
+    r"尺码|尺寸|码数|[大小]了|偏[大小]|太[大小紧肥瘦松]|不合身|不合适|穿不下|挤脚|夹脚|颜色|不喜欢|不想要|不要了|"
+    r"拍错|买错|买多|多买|后悔|不符|不一样|不好看|不好用|不满意|没用|用不上|效果不好"
+)
+# Answers that are about something else, whatever words they contain.
+_NOT_A_REASON = frozenset({"faq", "chitchat", "stop", "switch_order", "request_human", "bot_challenge", "greet",
+                           "goodbye", "thank", "affirm", "deny", "query_logistics", "query_order_status"})
+
+
+def stated_reason(text: str) -> bool:
+    """Whether `text` gives a reason for a return or an exchange ("裙子不合适想退", "尺码小了")."""
+    return bool(_CUSTOMER_REASON.search(text or "")) or classify_reason(text) is ReasonKind.MERCHANT
 
 
 def kind_of(tracker: Tracker) -> CaseKind:
@@ -38,6 +54,23 @@ class ValidateReturnForm(OrderSlotValidation):
         if kind_of(tracker) is CaseKind.RETURN:
             return [s for s in domain_slots if s != Slot.EXCHANGE_DETAIL]
         return domain_slots
+
+    async def extract_return_reason(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The reason, whenever the customer gives it: in the message that starts the form, or while the
+        form asks for the order or a proof ("尺码小了" in answer to the list of orders). The domain's
+        mappings fill it when it is the question."""
+        requested = tracker.get_slot(Slot.REQUESTED)
+        if tracker.get_slot(Slot.RETURN_REASON) or requested == Slot.RETURN_REASON:
+            return {}
+        reason = next(tracker.get_latest_entity_values("return_reason"), None)
+        if reason:
+            return {Slot.RETURN_REASON: str(reason)}
+        text = latest_text(tracker).strip()
+        if text.startswith("/") or latest_intent(tracker) in _NOT_A_REASON or not stated_reason(text):
+            return {}
+        return {Slot.RETURN_REASON: text}
 
     def validate_return_reason(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

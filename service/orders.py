@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 
 from service.access import Need, check_order
 from service.addresses import parse_address
+from service.aftersales import ReasonKind, return_eligibility
 from service.backends.base import Backends
 from service.clock import Clock
 from service.errors import NotAllowed, NotFound
 from service.identity import Identity
-from service.models import Address, Order, OrderStatus, UrgeReceipt
+from service.models import Address, Order, OrderStatus, Product, UrgeReceipt
 from service.policy import PRICE_PROTECTION_DAYS, RECENT_ORDER_DAYS, RECENT_ORDER_LIMIT
+from service.products import categories_named
 from service.timeparse import purchase_window
 
+CANDIDATE_SCAN = 20  # how many of the latest orders are looked at to find the ones a customer may mean
 ORDER_ID = re.compile(r"(?<![A-Za-z0-9])[Ee]\d{12}(?!\d)")
 
 
@@ -37,37 +42,83 @@ def cancel_block(order: Order) -> str | None:
     return address_change_block(order)
 
 
-def mention_score(order: Order, product_text: str) -> int:
-    """How well a customer's words ("耳机", "蓝牙耳机 X1") name one of the order's products."""
-    words = product_text.lower().replace(" ", "")
+def _fold(text: str) -> str:
+    return (text or "").lower().replace(" ", "")
+
+
+def mention_score(order: Order, product_text: str, products: Mapping[str, Product] | None = None) -> int:
+    """How well a customer's words name one of the order's products, by the catalogue's names,
+    aliases and categories (`products`: the catalogue entry of each of the order's SKUs):
+    3 the whole name ("蓝牙耳机 X1"), 2 part of the name or an alias ("耳机", "裙子" → 连衣裙),
+    1 a word of the name, an alias inside longer words, or the category ("衣服" → 服装)."""
+    words = _fold(product_text)
     if not words:
         return 0
+    categories = categories_named(product_text)
     best = 0
-    for name in order.product_names:
-        folded = name.lower().replace(" ", "")
-        if words == folded or folded in words:
-            best = max(best, 3)
-        elif words in folded:
-            best = max(best, 2)
-        elif any(part and part in words for part in name.lower().split(" ")):
-            best = max(best, 1)
+    for item in order.items:
+        name = _fold(item.product_name)
+        product = (products or {}).get(item.sku)
+        aliases = [_fold(alias) for alias in product.aliases] if product else []
+        if words == name or name in words:
+            score = 3
+        elif words in name or words in aliases:
+            score = 2
+        elif (any(part and part in words for part in item.product_name.lower().split(" "))
+              or any(alias and alias in words for alias in aliases)
+              or (product is not None and product.category in categories)):
+            score = 1
+        else:
+            score = 0
+        best = max(best, score)
     return best
 
 
-def rank_mentioned(
-    orders: list[Order], product_text: str, time_text: str, now: datetime
-) -> list[Order]:
-    """Orders matching the product the customer named; inside the time window first."""
+@dataclass(frozen=True)
+class Mention:
+    """The customer's orders their words name, best first, and the one they clearly mean (if any)."""
+
+    matches: tuple[Order, ...]
+    chosen: Order | None
+
+
+def _scored(orders: list[Order], product_text: str, time_text: str, now: datetime,
+            products: Mapping[str, Product] | None) -> list[tuple[int, bool, datetime, Order]]:
     window = purchase_window(time_text, now.date()) if time_text else None
     scored = []
     for order in orders:
-        score = mention_score(order, product_text)
+        score = mention_score(order, product_text, products)
         if score == 0:
             continue
         in_window = window is not None and window.contains(order.created_at.date())
         scored.append((score, in_window, order.created_at, order))
     scored.sort(key=lambda s: (s[0], s[1], s[2]), reverse=True)
-    return [s[3] for s in scored]
+    return scored
+
+
+def rank_mentioned(
+    orders: list[Order], product_text: str, time_text: str, now: datetime,
+    products: Mapping[str, Product] | None = None,
+) -> list[Order]:
+    """Orders matching the product the customer named; inside the time window first."""
+    return [s[3] for s in _scored(orders, product_text, time_text, now, products)]
+
+
+def pick_mentioned(
+    orders: list[Order], product_text: str, time_text: str, now: datetime,
+    products: Mapping[str, Product] | None = None, purpose: Purpose | None = None,
+) -> Mention:
+    """The order the words name: the only match, or the one match that scores best (a better name
+    match, or bought in the time said); among equals, the only one that fits `purpose`."""
+    scored = _scored(orders, product_text, time_text, now, products)
+    matches = tuple(s[3] for s in scored)
+    if not scored:
+        return Mention(matches, None)
+    best = [s[3] for s in scored if s[:2] == scored[0][:2]]
+    if len(best) == 1:
+        return Mention(matches, best[0])
+    fitting = [o for o in best if purpose is not None and fits(purpose, o, now)]
+    return Mention(matches, fitting[0] if len(fitting) == 1 else None)
 
 
 class OrderService:
@@ -98,10 +149,37 @@ class OrderService:
             raise NotFound("waybill", waybill)
         return order
 
+    async def candidates(self, customer_id: str, purpose: Purpose) -> list[Order]:
+        """The customer's recent orders worth offering for `purpose`, newest first: the ones that `fit`
+        it, and for a refund question only the orders that have a refund."""
+        now = self._clock.now()
+        since = now - timedelta(days=RECENT_ORDER_DAYS)
+        orders = await self._b.orders.recent_orders(customer_id, limit=CANDIDATE_SCAN)
+        fitting = [o for o in orders if o.created_at >= since and fits(purpose, o, now)]
+        if purpose is Purpose.REFUND:
+            fitting = [o for o in fitting if await self._b.refunds.refunds_for_order(o.id)]
+        return fitting[:RECENT_ORDER_LIMIT]
+
     async def mentioned(self, customer_id: str, product_text: str, time_text: str = "") -> list[Order]:
         """"我上周买的耳机" → the customer's matching orders, best first."""
-        orders = await self._b.orders.recent_orders(customer_id, limit=20)
-        return rank_mentioned(orders, product_text, time_text, self._clock.now())
+        return list((await self.mentioned_order(customer_id, product_text, time_text)).matches)
+
+    async def mentioned_order(self, customer_id: str, product_text: str, time_text: str = "",
+                              purpose: Purpose | None = None) -> Mention:
+        """"裙子不合适想退" → the customer's orders of a product the words name (catalogue names,
+        aliases, categories), and the one they clearly mean (see `pick_mentioned`)."""
+        orders = await self._b.orders.recent_orders(customer_id, limit=CANDIDATE_SCAN)
+        return pick_mentioned(orders, product_text, time_text, self._clock.now(),
+                              await self._products_of(orders), purpose)
+
+    async def _products_of(self, orders: list[Order]) -> dict[str, Product]:
+        """The catalogue entry of every SKU in `orders`."""
+        products: dict[str, Product] = {}
+        for sku in dict.fromkeys(item.sku for order in orders for item in order.items):
+            product = await self._b.products.get_product(sku)
+            if product is not None:
+                products[sku] = product
+        return products
 
     async def change_address(self, order_id: str, text: str, identity: Identity) -> Order:
         order = await self.get_for(order_id, identity)
@@ -143,12 +221,13 @@ class Purpose(str, Enum):
 
 
 def fits(purpose: Purpose, order: Order, now: datetime) -> bool:
-    """Whether `order` is a sensible candidate to offer for `purpose`."""
+    """Whether `order` is a sensible candidate to offer for `purpose` (by its own data: whether it has a
+    refund is asked by `OrderService.candidates`)."""
     status = order.status
     if purpose in (Purpose.STATUS, Purpose.REFUND):
         return True
-    if purpose is Purpose.LOGISTICS:
-        return status in (OrderStatus.SHIPPED, OrderStatus.SIGNED)
+    if purpose is Purpose.LOGISTICS:  # a parcel on its way
+        return status is OrderStatus.SHIPPED
     if purpose is Purpose.URGE:
         return status in (OrderStatus.PAID, OrderStatus.SHIPPED)
     if purpose is Purpose.PRICE_PROTECTION:
@@ -157,8 +236,8 @@ def fits(purpose: Purpose, order: Order, now: datetime) -> bool:
         )
     if purpose in (Purpose.CHANGE_ADDRESS, Purpose.CANCEL):
         return status.before_shipment
-    if purpose is Purpose.RETURN:
-        return status is OrderStatus.SIGNED
+    if purpose is Purpose.RETURN:  # still inside the longest window (a quality problem's)
+        return return_eligibility(order, ReasonKind.MERCHANT, now).allowed
     if purpose is Purpose.INVOICE:
         return status not in (OrderStatus.CANCELLED, OrderStatus.UNPAID)
     return status in (OrderStatus.SIGNED, OrderStatus.SHIPPED)  # REPAIR

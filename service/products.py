@@ -24,6 +24,26 @@ _ASPECTS = (
 )
 
 
+# What customers call a catalogue category ("衣服" for 服装); the category's own name counts too.
+CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
+    "服装": ("衣服", "衣物", "服饰"),
+    "鞋靴": ("鞋",),
+    "数码": ("电子产品",),
+    "小家电": ("家电", "电器"),
+    "大家电": ("家电", "电器"),
+    "家居": ("家纺",),
+    "美妆": ("化妆品", "护肤品"),
+    "食品": ("零食", "吃的"),
+}
+
+
+def categories_named(text: str) -> frozenset[str]:
+    """The catalogue categories a customer's words name ("衣服" → 服装)."""
+    folded = (text or "").replace(" ", "")
+    return frozenset(category for category, words in CATEGORY_WORDS.items()
+                     if folded and any(word in folded for word in (category, *words)))
+
+
 def detect_aspect(text: str) -> Aspect:
     for aspect, pattern in _ASPECTS:
         if pattern.search(text or ""):

@@ -27,11 +27,20 @@ def test_follow_up_uses_the_order_in_context(bot: Bot) -> None:
 def test_vip_greeting_and_recent_orders_to_pick(bot: Bot) -> None:
     who = {"customer_id": "C001"}
     assert "金卡会员" in bot.texts("e2e-vip", "你好", who)
-    replies = bot.say("e2e-vip", "我的快递到哪了", who)
+    replies = bot.say("e2e-vip", "我的订单怎么样了", who)  # any of his orders may be meant: he picks one
     buttons = [b["payload"] for r in replies for b in r.get("buttons", [])]
     assert any("E202611010001" in payload for payload in buttons)
+    assert any("E202611150002" in payload for payload in buttons)
     reply = bot.texts("e2e-vip", '/inform{"order_id":"E202611010001"}', who)
-    assert "SF1234567890" in reply
+    assert "E202611010001" in reply
+
+
+def test_the_one_order_that_fits_is_used_and_named(bot: Bot) -> None:
+    who = {"customer_id": "C001"}
+    replies = bot.say("e2e-vip-parcel", "我的快递到哪了", who)  # only the earbuds have shipped
+    assert not [b for r in replies for b in r.get("buttons", [])]
+    reply = "\n".join(r.get("text", "") for r in replies)
+    assert "E202611010001" in reply and "SF1234567890" in reply
 
 
 def test_anonymous_customer_is_asked_for_an_order_number_then_its_phone_digits(bot: Bot) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.deps import Services
@@ -180,3 +181,76 @@ async def test_a_typed_phone_number_is_no_proof(services: Services) -> None:
     events = await ActionHandleInform(services).run(dispatcher, t, domain())
     assert "customer_id" not in slot_events(events) and responses(dispatcher) == []
     assert events == [{"event": "followup", "timestamp": None, "name": "identity_form"}]  # a code is asked for
+
+
+C002 = signed_in("C002")
+
+
+async def test_the_only_order_with_a_refund_is_taken_and_said(services: Services) -> None:
+    t = tracker("我的退款到了没", "refund_status", slots={**C002, "order_topic": "refund"},
+                active_loop="order_lookup_form")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateOrderLookupForm(services).run(dispatcher, t, domain())
+    assert slot_events(events)["order_id"] == "E202611120004"
+    assert said(dispatcher, "utter_order_matched")["product"] == "连衣裙"
+
+
+async def test_the_only_parcel_on_its_way_is_taken_for_a_logistics_question(services: Services) -> None:
+    t = tracker("我的快递到哪了", "query_logistics", slots={**C001, "order_topic": "logistics"},
+                active_loop="order_lookup_form")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateOrderLookupForm(services).run(dispatcher, t, domain())
+    assert slot_events(events)["order_id"] == "E202611010001"
+    assert said(dispatcher, "utter_order_matched")["order_id"] == "E202611010001"
+
+
+async def test_several_orders_that_fit_are_asked_about(services: Services) -> None:
+    t = tracker("我的订单怎么样了", "query_order_status", slots={**C001, "order_topic": "status"},
+                active_loop="order_lookup_form")
+    dispatcher = CollectingDispatcher()
+    events = await ValidateOrderLookupForm(services).run(dispatcher, t, domain())
+    assert "order_id" not in slot_events(events) and responses(dispatcher) == []
+    dispatcher = CollectingDispatcher()
+    await ActionAskOrderId(services).run(dispatcher, t, domain())
+    assert len(said(dispatcher, "utter_choose_order")["buttons"]) > 1
+
+
+async def test_the_only_order_is_not_taken_again_after_the_customer_turned_it_down(services: Services) -> None:
+    t = tracker("不对，是另一个订单", "switch_order", slots={**C001, "order_topic": "logistics"},
+                active_loop="order_lookup_form")
+    events = await ValidateOrderLookupForm(services).run(CollectingDispatcher(), t, domain())
+    assert "order_id" not in slot_events(events)
+
+
+def after_the_trace(t: Tracker, order_id: str) -> Tracker:
+    """`t` with, before its latest message, a turn in which the bot showed `order_id`'s trace."""
+    earlier = [{"event": "action", "name": "action_listen"},
+               {"event": "user", "text": "查一下物流", "parse_data": {"intent": {"name": "query_logistics"}}},
+               {"event": "bot", "text": "订单…由顺丰速运配送",
+                "metadata": {"utter_action": "utter_logistics_trace", "order_id": order_id}},
+               {"event": "bot", "text": "预计 11月22日 送达。", "metadata": {"utter_action": "utter_logistics_eta"}}]
+    t.events[:0] = earlier
+    return t
+
+
+async def test_when_will_it_arrive_after_the_trace_is_answered_with_the_day(services: Services) -> None:
+    slots = {**C001, "order_id": "E202611010001", "order_topic": "logistics"}
+    dispatcher = CollectingDispatcher()
+    t = after_the_trace(tracker("什么时候能到啊", "query_logistics", slots=slots), "E202611010001")
+    events = await ActionCheckLogistics(services).run(dispatcher, t, domain())
+    assert responses(dispatcher) == ["utter_logistics_arrival"]
+    arrival = said(dispatcher, "utter_logistics_arrival")
+    assert (arrival["order_id"], arrival["eta"]) == ("E202611010001", "11月22日")
+    assert "order_id" not in slot_events(events)  # the order stays the one just discussed
+    # asked first, or after another order's trace: the whole answer
+    for t in (tracker("什么时候能到啊", "query_logistics", slots=slots),
+              after_the_trace(tracker("什么时候能到啊", "query_logistics", slots=slots), "E202610200003")):
+        dispatcher = CollectingDispatcher()
+        await ActionCheckLogistics(services).run(dispatcher, t, domain())
+        assert responses(dispatcher)[0] == "utter_logistics_trace"
+    # "到哪了" after the trace: the trace again (the customer asks where, not when)
+    dispatcher = CollectingDispatcher()
+    await ActionCheckLogistics(services).run(dispatcher, after_the_trace(tracker("现在到哪了", "query_logistics",
+                                                                                 slots=slots), "E202611010001"),
+                                             domain())
+    assert responses(dispatcher)[0] == "utter_logistics_trace"

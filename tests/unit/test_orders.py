@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
+
 import pytest
 
 from actions.deps import Services
@@ -9,7 +12,7 @@ from service.access import AccessDenied, Need
 from service.errors import InvalidInput, NotAllowed
 from service.identity import ANONYMOUS, Identity, Proof
 from service.models import OrderStatus
-from service.orders import Purpose, address_change_block, fits, normalise_order_id
+from service.orders import Purpose, address_change_block, fits, normalise_order_id, pick_mentioned
 
 ZHANG = Identity("C001", Proof.SIGNED)
 LI = Identity("C002", Proof.OTP)
@@ -94,3 +97,38 @@ async def test_urging_counts_and_targets(services: Services) -> None:
     assert (await services.orders.urge("E202611010001", ZHANG)).target == "顺丰速运"
     with pytest.raises(NotAllowed):
         await services.orders.urge("E202610200003", ZHANG)
+
+
+async def test_a_product_word_names_the_order_by_the_catalogue(services: Services) -> None:
+    # 裙子 is the catalogue's alias of 连衣裙; 衣服 names its category (服装)
+    for words in ("裙子", "连衣裙", "衣服"):
+        mention = await services.orders.mentioned_order("C002", words)
+        assert [o.id for o in mention.matches] == ["E202611120004"], words
+        assert mention.chosen is not None and mention.chosen.id == "E202611120004"
+    assert (await services.orders.mentioned_order("C002", "耳机")).matches == ()
+    # a longer name wins over an alias inside it: 蓝牙耳机 is the X1, not any 耳机
+    assert [o.id for o in await services.orders.mentioned("C001", "蓝牙耳机")] == ["E202611010001"]
+
+
+async def test_several_orders_of_the_named_product_are_no_choice(services: Services) -> None:
+    dress = await services.orders.get("E202611120004")
+    now = services.clock.now()
+    old_dress = replace(dress, id="E202609010009", created_at=datetime(2026, 9, 1, 9, 0),
+                        signed_at=datetime(2026, 9, 3, 9, 0))
+    products = {dress.items[0].sku: await services.products.find("连衣裙")}
+    catalogue = {sku: found[0] for sku, found in products.items()}
+    mention = pick_mentioned([dress, old_dress], "裙子", "", now, catalogue)
+    assert mention.chosen is None and [o.id for o in mention.matches] == ["E202611120004", "E202609010009"]
+    # among equals, the one that can still be returned
+    assert pick_mentioned([dress, old_dress], "裙子", "", now, catalogue, Purpose.RETURN).chosen == dress
+
+
+async def test_candidates_are_the_orders_that_fit_the_purpose(services: Services) -> None:
+    async def ids(customer: str, purpose: Purpose) -> list[str]:
+        return [o.id for o in await services.orders.candidates(customer, purpose)]
+
+    assert await ids("C002", Purpose.REFUND) == ["E202611120004"]  # the one with a refund
+    assert await ids("C002", Purpose.RETURN) == ["E202611120004"]  # 面霜 is past the 15 days
+    assert await ids("C001", Purpose.LOGISTICS) == ["E202611010001"]  # the one parcel on its way
+    assert await ids("C001", Purpose.RETURN) == []
+    assert len(await ids("C001", Purpose.STATUS)) > 1
