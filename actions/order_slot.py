@@ -81,6 +81,19 @@ class OrderSlotValidation(ProofSlots, ServiceFormValidation):
         """The form's own questions once the customer's proof is enough (forms override this)."""
         return domain_slots
 
+    async def validate_verify_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> dict[str, Any]:
+        """A code that proves the customer: when only one of their orders fits the task, it is the one (said so),
+        as it would have been had they been proven from the start."""
+        slots = await super().validate_verify_code(value, dispatcher, tracker, domain)
+        customer_id = slots.get(Slot.CUSTOMER_ID)
+        if customer_id and not slots.get(Slot.ORDER_ID, tracker.get_slot(Slot.ORDER_ID)):
+            fitting = await self.services.orders.candidates(str(customer_id), purpose_of(tracker, self.form_name()))
+            if len(fitting) == 1:
+                say_picked(dispatcher, fitting[0])
+                slots[Slot.ORDER_ID] = fitting[0].id
+        return slots
+
     async def extract_order_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

@@ -143,6 +143,19 @@ async def test_a_phone_given_for_the_order_question_starts_the_code(services: Se
     assert "utter_verify_code_sent" in responses(dispatcher)
 
 
+async def test_after_the_code_the_one_order_that_fits_is_taken_and_named(services: Services, settings: Settings) -> None:
+    """「我的快递到哪了」, a phone, its code: 张伟 has one shipped order, so the trace follows without a list."""
+    form = ValidateOrderLookupForm(services)
+    await services.identity.send_code("13800138000", "tester")
+    slots = {"order_topic": "logistics", "verify_phone": "13800138000", "requested_slot": "verify_code"}
+    dispatcher = CollectingDispatcher()
+    events = await form.run(dispatcher, tracker(code_sent_to(settings, "13800138000"), slots=slots,
+                                                active_loop="order_lookup_form"), domain())
+    assert slot_events(events)["customer_id"] == "C001" and slot_events(events)["order_id"] == "E202611010001"
+    assert responses(dispatcher) == ["utter_verified", "utter_order_matched"]
+    assert requested(events) is None
+
+
 async def test_the_identity_form_resumes_the_task_that_needed_it(services: Services) -> None:
     assert await ValidateIdentityForm(services).required_slots([], CollectingDispatcher(),
                                                                tracker(slots=signed_in("C002", "otp")), domain()) == []
