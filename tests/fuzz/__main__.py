@@ -34,9 +34,11 @@ TOP_UP = 1.3  # a hostile path (/health%2F, /api/tickets/..%2F) is another route
 SEED = 20261121
 # Guards against a hang, not measures of quality (that is ≥1,000 requests per operation and no 5xx): the fuzz
 # took 140–165 s on 2 cores on 2026-11-21 and 418 s on 2026-12-01, when the same machine kind ran
-# everything about 2.5× slower (`make bench`: parse p50 48 ms against 19 ms).
-STEP_TIMEOUT_S = 450  # a schemathesis run or the hostile run past this is stopped and fails the fuzz
-BUDGET_S = 720  # and the whole fuzz: a step is stopped when it would end past this
+# everything about 2.5× slower (`make bench`: parse p50 48 ms against 19 ms). On 2026-12-02 the 主管 run alone
+# took 477 s, all 2,201 cases passing (hypothesis's target phase hill-climbs each operation's success rate, so its
+# length follows the desk's answers), the same for the code that had passed the day before.
+STEP_TIMEOUT_S = 900  # a schemathesis run or the hostile run past this is stopped and fails the fuzz
+BUDGET_S = 1200  # and the whole fuzz: a step is stopped when it would end past this
 RESULTS = PROJECT_ROOT / "results" / "fuzz"
 BOT_OPS = ("startHandoff", "relayMessage", "leaveQueue")
 NOT_FUZZED_BY_SCHEMATHESIS = ("agentSocket",)  # a WebSocket handshake, not a request/response operation
