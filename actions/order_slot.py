@@ -125,9 +125,9 @@ class OrderSlotValidation(ProofSlots, ServiceFormValidation):
                     return {}
                 say_picked(dispatcher, named)
                 return {Slot.ORDER_ID: named.id}
-        # Just started or just proven: the only order that fits the purpose, said so. Not after
-        # "不对，是另一个订单": that one order is the one the customer just turned down.
-        if requested in (None, Slot.VERIFY_CODE) and latest_intent(tracker) != Intent.SWITCH_ORDER:
+        # Just started: the only order that fits the purpose, said so (just proven: validate_verify_code). Not
+        # after "不对，是另一个订单": that one order is the one the customer just turned down.
+        if requested is None and latest_intent(tracker) != Intent.SWITCH_ORDER:
             fitting = await services.orders.candidates(customer.id, purpose)
             if len(fitting) == 1:
                 say_picked(dispatcher, fitting[0])
