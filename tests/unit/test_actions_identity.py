@@ -163,3 +163,25 @@ async def test_the_identity_form_resumes_the_task_that_needed_it(services: Servi
     events = await ActionIdentityVerified(services).run(
         dispatcher, tracker("123456", slots={**signed_in("C002", "otp"), "pending_task": "query_profile"}), domain())
     assert said(dispatcher, "utter_profile")["name"] == "李娜" and slot_events(events)["pending_task"] is None
+
+
+async def test_an_unproven_visitor_gets_no_order_picked(services: Services, settings: Settings) -> None:
+    """「我的快递到哪了」 from a visitor nobody has proven, then a wrong code: no order is chosen or named for
+    them, though 张伟's phone has exactly one order that fits."""
+    form = ValidateOrderLookupForm(services)
+    dispatcher = CollectingDispatcher()
+    events = await form.run(dispatcher, tracker("我的快递到哪了", "query_logistics", slots={"order_topic": "logistics"},
+                                                active_loop="order_lookup_form"), domain())
+    assert "order_id" not in slot_events(events) and "customer_id" not in slot_events(events)
+    assert "utter_order_matched" not in responses(dispatcher)
+    assert requested(events) == "order_id"  # asked for, by id, waybill or the phone the code goes to
+
+    await services.identity.send_code("13800138000", "tester")
+    right = code_sent_to(settings, "13800138000")
+    wrong = "000000" if right != "000000" else "111111"
+    slots = {"order_topic": "logistics", "verify_phone": "13800138000", "requested_slot": "verify_code"}
+    dispatcher = CollectingDispatcher()
+    events = await form.run(dispatcher, tracker(wrong, slots=slots, active_loop="order_lookup_form"), domain())
+    assert not slot_events(events).get("order_id") and not slot_events(events).get("customer_id")
+    assert "utter_order_matched" not in responses(dispatcher)
+    assert responses(dispatcher) == ["utter_verify_code_wrong"] and requested(events) == "verify_code"
