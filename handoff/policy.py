@@ -3,14 +3,26 @@
 Every customer message is routed to the relay action (which posts it, with its NLU result,
 to the agent through the desk), and the bot then listens again. Events the desk sends in
 (agent replies, queue updates, the end of the handoff: intents starting with EXTERNAL_) are
-left to the rules. Outside a handoff the policy only acts on a message it reads as angry
-(words from its `anger_words` config, or !!!) or whose intent handoff.yml lists under
-`always_human_intents`: that goes to a person at once.
+left to the rules.
+
+Outside a handoff the policy sends the latest customer message to a person at once when
+- its intent is one handoff.yml lists under `always_human_intents`;
+- it reads as a complaint although another intent won: `complaint` has at least
+  `complaint_confidence` in the intent ranking;
+- it is shouted (three or more exclamation marks);
+- the customer keeps being unhappy: of their last `negative_window` messages (this one
+  included, and this one negative) at least `negative_turns` were negative (see
+  `is_negative_turn`).
+A message whose top intent is `complaint` or `request_human` is left to its own rules
+(data/rules/handoff.yml opens a complaint's ticket first). Only the turns since the session
+started, and since the bot last handed the customer to a person, count.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from rasa.core.policies.policy import Policy, PolicyPrediction, SupportedData
@@ -20,6 +32,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, Restarted, SessionStarted, SlotSet, UserUtteranceReverted, UserUttered
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -27,6 +40,38 @@ logger = logging.getLogger(__name__)
 
 HANDOFF_SLOT = "handoff_active"
 EXTERNAL_PREFIX = "EXTERNAL_"
+COMPLAINT = "complaint"
+FALLBACK = "nlu_fallback"
+# Intents whose own rules hand the customer to a person: the policy does not jump them.
+OWN_FLOW_INTENTS = frozenset({COMPLAINT, "request_human"})
+# An unhappy customer: complaining, or chasing a late parcel.
+NEGATIVE_INTENTS = frozenset({COMPLAINT, "urge_delivery"})
+
+ParseData = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class EscalationSettings:
+    """When an unhappy customer goes to a person: HandoffPolicy's config in config.yml."""
+
+    complaint_confidence: float = 0.3  # config.yml says why
+    negative_window: int = 3
+    negative_turns: int = 2
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> EscalationSettings:
+        """The policy's config; a value out of range fails with its key's name."""
+        settings = cls(float(config.get("complaint_confidence", cls.complaint_confidence)),
+                       int(config.get("negative_window", cls.negative_window)),
+                       int(config.get("negative_turns", cls.negative_turns)))
+        if not 0.0 < settings.complaint_confidence <= 1.0:
+            raise ValueError(f"HandoffPolicy complaint_confidence must be in (0, 1], got {settings.complaint_confidence}")
+        if settings.negative_window < 1:
+            raise ValueError(f"HandoffPolicy negative_window must be at least 1, got {settings.negative_window}")
+        if not 1 <= settings.negative_turns <= settings.negative_window:
+            raise ValueError(f"HandoffPolicy negative_turns must be between 1 and negative_window, "
+                             f"got {settings.negative_turns}")
+        return settings
 
 
 def should_relay(active: bool, latest_action: str | None, latest_intent: str | None) -> bool:
@@ -39,16 +84,102 @@ def relayed_just_now(latest_action: str | None, relay_action: str) -> bool:
     return latest_action == relay_action
 
 
-def reads_angry(text: str, anger_words: list[str]) -> bool:
-    return any(word in text for word in anger_words) or text.count("!") + text.count("！") >= 3
+def top_intent(parse_data: ParseData) -> str:
+    """The winning intent's name ("" when there is none)."""
+    return str((parse_data.get("intent") or {}).get("name") or "")
 
 
-def should_escalate(active: bool, latest_action: str | None, latest_intent: str | None, text: str,
-                    anger_words: list[str], always_human: frozenset[str] = frozenset()) -> bool:
-    """A customer message outside a handoff that goes to a person at once: angry, or always-human."""
-    if active or latest_action != ACTION_LISTEN_NAME or (latest_intent or "").startswith(EXTERNAL_PREFIX):
+def intent_confidence(parse_data: ParseData, intent: str) -> float:
+    """`intent`'s confidence in the ranking (or as the top intent when there is no ranking); 0 when absent."""
+    for candidate in parse_data.get("intent_ranking") or [parse_data.get("intent") or {}]:
+        if candidate.get("name") == intent:
+            return float(candidate.get("confidence") or 0.0)
+    return 0.0
+
+
+def reads_shouted(text: str) -> bool:
+    """Three or more exclamation marks, half- or full-width."""
+    return text.count("!") + text.count("！") >= 3
+
+
+def is_negative_turn(parse_data: ParseData) -> bool:
+    """The customer was unhappy in this message, or the bot did not understand it.
+
+    Negative: a complaint, chasing a delivery, and a message the bot could not read (nlu_fallback),
+    which counts only next to a complaint or a chase (see `repeatedly_negative`). Not negative: deny
+    (不是 answers the bot's yes/no question), stop, and every other intent.
+    """
+    return top_intent(parse_data) in NEGATIVE_INTENTS | {FALLBACK}
+
+
+def repeatedly_negative(customer_turns: Sequence[ParseData], window: int, needed: int) -> bool:
+    """The latest turn is negative, and so are `needed` of the last `window` (latest included).
+
+    Misunderstandings alone are the two-stage fallback's job (topic buttons, then a person): at least
+    one of the negative turns must be a complaint or a chase.
+    """
+    recent = list(customer_turns)[-window:]
+    if not recent or not is_negative_turn(recent[-1]):
         return False
-    return (latest_intent or "") in always_human or reads_angry(text, anger_words)
+    negative = [turn for turn in recent if is_negative_turn(turn)]
+    return len(negative) >= needed and any(top_intent(turn) != FALLBACK for turn in negative)
+
+
+def reads_as_complaint(parse_data: ParseData, settings: EscalationSettings) -> bool:
+    """Another intent won, but complaint has at least `complaint_confidence` in the ranking.
+
+    False for a top intent of complaint or request_human: their rules hand the customer over.
+    """
+    return (top_intent(parse_data) not in OWN_FLOW_INTENTS
+            and intent_confidence(parse_data, COMPLAINT) >= settings.complaint_confidence)
+
+
+def reads_unhappy(parse_data: ParseData, settings: EscalationSettings) -> bool:
+    """The single-message signal: `reads_as_complaint`, or !!! (not on complaint or request_human either)."""
+    if top_intent(parse_data) in OWN_FLOW_INTENTS:
+        return False
+    return reads_as_complaint(parse_data, settings) or reads_shouted(str(parse_data.get("text") or ""))
+
+
+def should_escalate(active: bool, latest_action: str | None, user_turns: Sequence[ParseData],
+                    settings: EscalationSettings = EscalationSettings(),
+                    always_human: frozenset[str] = frozenset()) -> bool:
+    """The latest customer message, outside a handoff, goes to a person at once.
+
+    `user_turns`: parse data of the user messages that count (this session, since the last
+    handoff to a person), oldest first, the latest message last.
+    """
+    if active or latest_action != ACTION_LISTEN_NAME or not user_turns:
+        return False
+    intent = top_intent(user_turns[-1])
+    if intent.startswith(EXTERNAL_PREFIX):
+        return False
+    if intent in always_human:
+        return True
+    if intent in OWN_FLOW_INTENTS:
+        return False
+    customer = [turn for turn in user_turns if not top_intent(turn).startswith(EXTERNAL_PREFIX)]
+    return reads_unhappy(customer[-1], settings) or repeatedly_negative(
+        customer, settings.negative_window, settings.negative_turns)
+
+
+def turns_that_count(events: Iterable[Event], escalation_action: str, slot: str = HANDOFF_SLOT) -> list[ParseData]:
+    """Parse data of the user messages since the session started and since the customer was last handed over.
+
+    A handover is the escalation action or the handoff slot set (action_default_fallback hands over
+    too); what a person already saw does not count again. A reverted message does not count.
+    """
+    turns: list[ParseData] = []
+    for event in events:
+        if isinstance(event, (SessionStarted, Restarted)) or (
+                isinstance(event, ActionExecuted) and event.action_name == escalation_action) or (
+                isinstance(event, SlotSet) and event.key == slot and event.value):
+            turns = []
+        elif isinstance(event, UserUtteranceReverted):
+            turns = turns[:-1]
+        elif isinstance(event, UserUttered):
+            turns.append(event.parse_data)
+    return turns
 
 
 def configured_always_human() -> frozenset[str]:
@@ -68,8 +199,10 @@ class HandoffPolicy(Policy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {"priority": 7, "relay_action": "action_relay_to_agent", "slot": HANDOFF_SLOT,
-                "escalation_action": "action_request_human", "anger_words": [],
-                "always_human_intents": None}  # None: read handoff.yml
+                "escalation_action": "action_request_human", "always_human_intents": None,  # None: read handoff.yml
+                "complaint_confidence": EscalationSettings.complaint_confidence,
+                "negative_window": EscalationSettings.negative_window,
+                "negative_turns": EscalationSettings.negative_turns}
 
     @classmethod
     def supported_data(cls) -> SupportedData:
@@ -87,6 +220,7 @@ class HandoffPolicy(Policy):
                          featurizer)
         listed = self.config["always_human_intents"]
         self._always_human = configured_always_human() if listed is None else frozenset(listed)
+        self._escalation = EscalationSettings.from_config(self.config)
 
     def train(self, training_trackers: list[TrackerWithCachedStates], domain: Domain, **kwargs: Any) -> Resource:
         """Nothing to learn: the decision is a rule about the handoff slot."""
@@ -105,14 +239,13 @@ class HandoffPolicy(Policy):
         active = bool(tracker.get_slot(self.config["slot"]))
         latest_action = tracker.latest_action_name
         intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
-        text = (tracker.latest_message.text or "") if tracker.latest_message else ""
         relay, escalate = self.config["relay_action"], self.config["escalation_action"]
         if should_relay(active, latest_action, intent) and relay in domain.action_names_or_texts:
             probabilities[domain.index_for_action(relay)] = 1.0
         elif relayed_just_now(latest_action, relay) or latest_action == escalate:
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
-        elif should_escalate(active, latest_action, intent, text, list(self.config["anger_words"]),
-                             self._always_human):
+        elif should_escalate(active, latest_action, turns_that_count(tracker.events, escalate, self.config["slot"]),
+                             self._escalation, self._always_human):
             probabilities[domain.index_for_action(escalate)] = 1.0
         return self._prediction(probabilities)
 
