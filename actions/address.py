@@ -45,6 +45,8 @@ class ValidateChangeAddressForm(OrderSlotValidation):
 
 
 class ActionChangeAddress(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_change_address"
 
@@ -80,6 +82,8 @@ class ActionChangeAddress(ServiceAction):
 
 class ActionRequestIntercept(ServiceAction):
     """The customer accepted the offer to intercept and redirect a shipped parcel."""
+
+    answers_request = True
 
     def name(self) -> str:
         return "action_request_intercept"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -63,8 +63,12 @@ class ServiceAction(UsesServices, Action, ABC):
     """An action that calls the service layer; backend failures become an apology.
 
     Before its work, a newly presented proof of identity is turned into the identity slots, so
-    `handle` always sees who the customer is now.
+    `handle` always sees who the customer is now. After the work of an action that answers a
+    customer's request (`answers_request`), a second request from the same message is offered
+    (actions/next_request.py).
     """
+
+    answers_request: ClassVar[bool] = False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -72,7 +76,12 @@ class ServiceAction(UsesServices, Action, ABC):
         identified: list[EventType] = []
         try:
             identified = await with_presented_identity(self.services, tracker)
-            return identified + await self.handle(dispatcher, tracker, domain)
+            events = identified + await self.handle(dispatcher, tracker, domain)
+            if self.answers_request:
+                from actions.next_request import offer_next_request  # it reads the fallback's topic names
+
+                events += offer_next_request(dispatcher, tracker, domain, events)
+            return events
         except BackendUnavailable as error:
             apologise(dispatcher, tracker, self.name(), error)
             return identified

@@ -54,6 +54,8 @@ class ValidateCancelOrderForm(OrderSlotValidation):
 
 
 class ActionCancelOrder(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_cancel_order"
 

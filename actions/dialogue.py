@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 from actions.base import ServiceAction, slot_text
 from actions.context import entity, latest_text, order_if_visible
 from actions.names import FORM_SLOTS, PROOF_SLOTS, Offer, Response, Slot
+from actions.next_request import offer_next_request
 from actions.tickets import open_ticket
 from service.tickets.rules import Category
 
@@ -47,19 +48,23 @@ class ActionStopForm(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         form = (tracker.active_loop or {}).get("name")
         dispatcher.utter_message(response=Response.FORM_STOPPED)
-        cleared = [SlotSet(slot, None) for slot in (*FORM_SLOTS.get(form or "", ()), *PROOF_SLOTS)]
+        cleared = [SlotSet(slot, None) for slot in (*FORM_SLOTS.get(form or "", ()), *PROOF_SLOTS, Slot.NEXT_REQUEST)]
         return [ActiveLoop(None), SlotSet(Slot.REQUESTED, None), *cleared]
 
 
 class ActionDeclineOffer(Action):
-    """"不用了" to an offer (intercept, human, …)."""
+    """"不用了" to an offer (intercept, human, …); a second request from the customer's message comes next, if
+    one waits for that offer to be answered (actions/next_request.py), else "anything else?"."""
 
     def name(self) -> str:
         return "action_decline_offer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
-        dispatcher.utter_message(response=Response.ANYTHING_ELSE)
-        return [SlotSet(Slot.PENDING_OFFER, None)]
+        events: list[EventType] = [SlotSet(Slot.PENDING_OFFER, None)]
+        events += offer_next_request(dispatcher, tracker, domain, events)
+        if not dispatcher.messages:
+            dispatcher.utter_message(response=Response.ANYTHING_ELSE)
+        return events
 
 
 class ActionHandleComplaint(ServiceAction):

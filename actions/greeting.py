@@ -70,6 +70,8 @@ class ActionGreet(ServiceAction):
 
 
 class ActionCustomerProfile(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_customer_profile"
 

@@ -73,6 +73,8 @@ RESUMABLE = ("query_profile", "query_ticket_status", "refund_status")
 class ActionIdentityVerified(ServiceAction):
     """The identity form is done: carry on with the task that needed it (or, after a bare phone number, the orders)."""
 
+    answers_request = True
+
     def name(self) -> str:
         return "action_identity_verified"
 

@@ -61,6 +61,8 @@ class ValidateInvoiceForm(OrderSlotValidation):
 
 
 class ActionSubmitInvoice(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_submit_invoice"
 

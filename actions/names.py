@@ -39,6 +39,8 @@ class Slot:
     VERIFY_CODE = "verify_code"
     PHONE_LAST4 = "phone_last4"
     PENDING_TASK = "pending_task"
+    # The second request of a message that asked for two, offered once the first is answered
+    NEXT_REQUEST = "next_request"
 
 
 class Intent:
@@ -94,6 +96,7 @@ class Response:
     BACKEND_ERROR = "utter_backend_error"
     FORM_STOPPED = "utter_form_stopped"
     INFORM_ACK = "utter_inform_ack"
+    OFFER_NEXT_REQUEST = "utter_offer_next_request"
     TOPIC_PREFIX = "utter_topic_"
 
     ASK_ORDER_ID = "utter_ask_order_id"

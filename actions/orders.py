@@ -124,6 +124,8 @@ async def say_urge(services: Services, dispatcher: CollectingDispatcher, order: 
 
 
 class ActionOrderStatus(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_order_status"
 
@@ -135,6 +137,8 @@ class ActionOrderStatus(ServiceAction):
 
 
 class ActionCheckLogistics(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_check_logistics"
 
@@ -150,6 +154,8 @@ class ActionCheckLogistics(ServiceAction):
 
 
 class ActionUrgeDelivery(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_urge_delivery"
 
@@ -164,6 +170,8 @@ class ActionHandleInform(ServiceAction):
     """A piece of information outside any form: an order reference answers the last order question
     again for that order (after the proof it needs); a phone number starts a proof by SMS code; a
     refund number or a product gets its answer; anything else is acknowledged."""
+
+    answers_request = True
 
     def name(self) -> str:
         return "action_handle_inform"

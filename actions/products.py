@@ -49,6 +49,8 @@ async def answer_product(services: Services, dispatcher: CollectingDispatcher, t
 
 
 class ActionProductInfo(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_product_info"
 

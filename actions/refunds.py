@@ -71,6 +71,8 @@ async def answer_refund(services: Services, dispatcher: CollectingDispatcher, tr
 
 
 class ActionRefundStatus(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_refund_status"
 
@@ -91,6 +93,8 @@ class ActionRefundStatus(ServiceAction):
 
 
 class ActionPriceProtection(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_price_protection"
 

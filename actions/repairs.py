@@ -83,6 +83,8 @@ class ActionAskContactPhone(ServiceAction):
 
 
 class ActionSubmitRepair(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_submit_repair"
 

@@ -86,6 +86,8 @@ class ValidateReturnForm(OrderSlotValidation):
 
 
 class ActionSubmitReturn(ServiceAction):
+    answers_request = True
+
     def name(self) -> str:
         return "action_submit_return"
 

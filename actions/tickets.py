@@ -96,6 +96,8 @@ async def find_ticket(services: Services, tracker: Tracker, number: str) -> Tick
 class ActionTicketStatus(ServiceAction):
     """"我的工单处理得怎么样了": one ticket by number, or the customer's open tickets."""
 
+    answers_request = True
+
     def name(self) -> str:
         return "action_ticket_status"
 

@@ -32,6 +32,11 @@ MODEL = ROOT / "models" / "xiaozhi.tar.gz"
 BIN = Path(sys.executable).parent
 
 
+def model_path() -> Path:
+    """The model a stack serves: $XIAOZHI_MODEL (one trained elsewhere, e.g. to try a change), else MODEL."""
+    return Path(os.environ.get("XIAOZHI_MODEL") or MODEL)
+
+
 # handoff.yml for tests and benchmarks: open around the clock, so results do not depend on the hour.
 ALWAYS_OPEN_HANDOFF = """working_hours: {start: "00:00", end: "23:59"}
 groups: {售前咨询: [product_inquiry], 售后服务: [return_request], 物流: [query_logistics, query_order_status],
@@ -168,8 +173,9 @@ def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float 
     The action server talks to the first desk (urls "desk"); the others are "desk1", "desk2", ...
     (several desks only make sense with REDIS_URL in `env`: they share the queue through it).
     """
-    if not MODEL.exists():
-        raise StackError(f"no trained model at {MODEL}: run `make train` first")
+    model = model_path()
+    if not model.exists():
+        raise StackError(f"no trained model at {model}: run `make train` first")
     work.mkdir(parents=True, exist_ok=True)
     rasa_port, actions_port = free_port(), free_port()
     desk_ports = [free_port() for _ in range(desks)]
@@ -190,7 +196,7 @@ def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float 
             [str(BIN / "python"), "-m", "desk"], f"http://127.0.0.1:{port}", "/health",
             {"DESK_HOST": "127.0.0.1", "DESK_PORT": str(port)})
     # "/" needs no token and answers once the model is loaded (Rasa loads it before it listens).
-    commands["rasa"] = ([str(BIN / "python"), str(ROOT / "scripts" / "serve_rasa.py"), "run", "--model", str(MODEL),
+    commands["rasa"] = ([str(BIN / "python"), str(ROOT / "scripts" / "serve_rasa.py"), "run", "--model", str(model),
                          "--interface", "127.0.0.1", "--port", str(rasa_port),
                          "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints)],
                         f"http://127.0.0.1:{rasa_port}", "/", {})

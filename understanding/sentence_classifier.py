@@ -28,7 +28,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, spmatrix
@@ -37,6 +37,7 @@ from sklearn.linear_model import LogisticRegression
 
 from understanding.encoder import SentenceEncoder, shared_encoder
 from understanding.normalize import Normalizer
+from understanding.requests import MIN_REQUEST_CONFIDENCE, NEXT_REQUEST, REQUEST_INTENTS, two_requests
 
 logger = logging.getLogger(__name__)
 FILES = ("chars.skops", "words.skops", "regression.skops")
@@ -59,6 +60,9 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "ranking_length": 10,
             "random_seed": 42,
             "jieba_dictionary": "data/jieba",  # the shop's words (what JiebaTokenizer reads); kept in the model
+            # Two requests in one message (understanding/requests.py): which intents are requests, how sure each must be
+            "request_intents": list(REQUEST_INTENTS),
+            "min_request_confidence": MIN_REQUEST_CONFIDENCE,
         }
 
     @staticmethod
@@ -138,7 +142,13 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                 message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, add_to_output=True)
                 message.set("intent_ranking", [], add_to_output=True)
                 continue
-            ranking = self.rank(text)
+            # 「查下物流，顺便开个发票」: the first request is the message's intent, the next one an entity to offer later
+            two = two_requests(text, self.rank, self._config["request_intents"],
+                               float(self._config["min_request_confidence"]))
+            ranking = list(two.first) if two else self.rank(text)
+            if two:
+                message.set(NEXT_REQUEST, two.output(), add_to_output=True)
+                message.set(ENTITIES, [*message.get(ENTITIES, []), two.entity(self.__class__.__name__)], add_to_output=True)
             name, confidence = ranking[0]
             message.set(INTENT, {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}, add_to_output=True)
             message.set("intent_ranking",

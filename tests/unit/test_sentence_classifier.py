@@ -90,3 +90,16 @@ def test_the_shop_dictionary_is_read_from_a_file_or_a_directory(tmp_path: Path) 
     assert read_dictionary(str(tmp_path)) == "价保 10 n\n京豆 10 n\n"
     assert read_dictionary(str(tmp_path / "a.txt")) == "价保 10 n\n"
     assert read_dictionary("") == ""
+
+
+def test_a_message_with_two_requests_is_the_first_with_the_second_as_an_entity(storage: LocalModelStorage) -> None:
+    classifier, _, _ = trained(storage)
+    [message] = classifier.process([Message(data={"text": "查一下物流，顺便帮我开一张电子发票"})])
+    assert message.get("intent")["name"] == "query_logistics"
+    assert message.get("intent_ranking")[0]["name"] == "query_logistics"
+    assert message.get("next_request")["name"] == "request_invoice"
+    [entity] = message.get("entities")
+    assert (entity["entity"], entity["value"], entity["start"], entity["end"]) == ("next_request", "request_invoice", 8, 17)
+    assert "next_request" in message.as_dict(only_output_properties=True)  # what Rasa's parse result shows
+    [greeting] = classifier.process([Message(data={"text": "你好，顺便问下运费怎么算"})])  # a greeting is no request
+    assert greeting.get("next_request") is None and not greeting.get("entities")
