@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse, html
 from desk.auth import Role
 from desk.docs_page import render_docs
 from desk.handoff_api import MAX_TEXT
+from desk.openapi_parts import load_parts
 from desk.params import BOOLEANS, MAX_COMMENT, MAX_NOTIFICATIONS, NOT_BLANK
 from desk.views import json_reply
 from handoff.queueing import AGENT_STATUSES
@@ -386,6 +387,7 @@ def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
 def openapi_spec(departments: Collection[str], groups: Collection[str] = ()) -> Schema:
     """The whole description; `departments` come from ticketing.yml, the skill `groups` from handoff.yml."""
     names = list(departments)
+    parts = load_parts(list(groups))
     error = {"content": {"application/json": {"schema": _ref("Error")}}}
     challenge = {"WWW-Authenticate": {"schema": {"type": "string"}, "description": 'Bearer realm="desk"'}}
     return {
@@ -396,14 +398,15 @@ def openapi_spec(departments: Collection[str], groups: Collection[str] = ()) -> 
                                 "anywhere (path, query or body) may hold a NUL character (U+0000): that is a 400."},
         "servers": [{"url": "/"}],
         "security": SECURED,
-        "tags": [{"name": "auth"}, {"name": "tickets"}, {"name": "handoff"}, {"name": "audit"}, {"name": "meta"}],
-        "paths": {**_paths(names), **_handoff_paths(list(groups))},
+        "tags": [{"name": "auth"}, {"name": "tickets"}, {"name": "handoff"}, {"name": "audit"}, {"name": "meta"},
+                 *({"name": part.tag} for part in parts)],
+        "paths": {**_paths(names), **_handoff_paths(list(groups)), **{k: v for p in parts for k, v in p.paths.items()}},
         "components": {
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "botAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                             "description": "the action server's token: role bot, signed with the desk key"}},
-            "schemas": {**_schemas(names), **_handoff_schemas()},
+            "schemas": {**_schemas(names), **_handoff_schemas(), **{k: v for p in parts for k, v in p.schemas.items()}},
             "responses": {
                 "BadRequest": {"description": "malformed JSON, body shape or parameter", **error},
                 "Unauthorized": {"description": "no token, a forged or expired token, or wrong credentials",

