@@ -123,6 +123,8 @@ class Settings:
     rasa_jwt_secret: str | None = field(default=None, repr=False)
     action_server_token: str | None = field(default=None, repr=False)
     tracker_encryption_key: str | None = field(default=None, repr=False)
+    # Rasa's SQL tracker store, read by the desk's reports and review (endpoints.yml writes var/tracker.db)
+    tracker_db_url: str = field(default="", repr=False)
     desk_url: str = "http://127.0.0.1:5006"
     redis_url: str | None = field(default=None, repr=False)
     queue_prefix: str = "xiaozhi"
@@ -185,6 +187,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rasa_jwt_secret=_secret(env, "RASA_JWT_SECRET"),
         action_server_token=_secret(env, "ACTION_SERVER_TOKEN"),
         tracker_encryption_key=_keys(env, "TRACKER_ENCRYPTION_KEY"),
+        tracker_db_url=env.get("TRACKER_DB_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
         desk_url=_http_url(env, "DESK_URL", "http://127.0.0.1:5006"),
         redis_url=env.get("REDIS_URL") or None,
         queue_prefix=env.get("QUEUE_PREFIX") or "xiaozhi",
