@@ -1,4 +1,4 @@
-"""working hours per skill group, holidays, agents' shifts; a handoff's 服务小结
+"""working hours per skill group, holidays and agents' shifts (排班)
 
 Revision ID: 0009
 Revises: 0008
