@@ -10,7 +10,8 @@
 - The identity claim in the metadata is checked (connectors/identity.py).
 - The message is routed: its sender id becomes the conversation of the channel user, which is the customer's
   one conversation once it is proven (connectors/routing.py). A channel that writes buttons as numbered choices
-  (WeChat) has a bare number answer turned into the payload of that button.
+  (WeChat) has a bare number answer turned into the payload of that button; on every channel, a customer who
+  types a button's title (「好的」 under a 好的 button) has chosen that button.
 
 The polite replies are domain.yml responses, read from the running model's domain (channel_replies.yml for the
 channels' own few, see connectors/channel_replies.py).
@@ -47,37 +48,54 @@ AS_TEXT = "\u200b"  # zero-width space: the text reads the same, but no longer s
 
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 FULL_WIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
+TITLE_NOISE = re.compile(r"[\s。，、！？!?,.~～…]+")  # what a typed-out button title may carry around its words
+MAX_TITLE = 12
 
 History = Callable[[str], Awaitable[Iterable[Event]]]
 Texts = Callable[[str], "str | None"]
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def offered_payloads(events: Iterable[Event]) -> frozenset[str]:
-    """The button payloads of the bot's last reply: its messages after the customer's latest one."""
-    payloads: set[str] = set()
+def last_reply_buttons(events: Iterable[Event]) -> list[dict[str, Any]]:
+    """The buttons of the bot's last reply (its messages after the customer's latest one), in the order shown."""
+    replies: list[list[dict[str, Any]]] = []
     for event in reversed(list(events)):
         if isinstance(event, UserUttered):
             break
         if isinstance(event, BotUttered):
             data = event.data or {}
-            for button in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]:
-                if isinstance(button, dict) and isinstance(button.get("payload"), str):
-                    payloads.add(button["payload"].strip())
-    return frozenset(payloads)
+            replies.append([b for b in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]
+                            if isinstance(b, dict) and isinstance(b.get("payload"), str)])
+    return [button for reply in reversed(replies) for button in reply]
+
+
+def offered_payloads(events: Iterable[Event]) -> frozenset[str]:
+    """The button payloads of the bot's last reply: its messages after the customer's latest one."""
+    return frozenset(button["payload"].strip() for button in last_reply_buttons(events))
 
 
 def offered_buttons(events: Iterable[Event]) -> list[str]:
     """The button payloads of the bot's last reply, in the order shown (numbered choices count in this order)."""
-    replies: list[list[str]] = []
-    for event in reversed(list(events)):
-        if isinstance(event, UserUttered):
-            break
-        if isinstance(event, BotUttered):
-            data = event.data or {}
-            replies.append([b["payload"].strip() for b in [*(data.get("buttons") or []), *(data.get("quick_replies") or [])]
-                            if isinstance(b, dict) and isinstance(b.get("payload"), str)])
-    return [payload for reply in reversed(replies) for payload in reply]
+    return [button["payload"].strip() for button in last_reply_buttons(events)]
+
+
+def _as_title(text: str) -> str:
+    return TITLE_NOISE.sub("", text).casefold()
+
+
+def may_be_a_title(text: str) -> bool:
+    """Short enough to be a button's title typed out (only then is the conversation's last reply read)."""
+    return 0 < len(_as_title(text)) <= MAX_TITLE
+
+
+def titled_payload(text: str, events: Iterable[Event]) -> str | None:
+    """The payload of the button whose title the customer typed (「好的」 for the 好的 button, 「不用了！」 for 不用了),
+    or None. Spaces and punctuation do not count; a title two buttons share picks neither."""
+    typed = _as_title(text)
+    if not typed:
+        return None
+    matches = {b["payload"].strip() for b in last_reply_buttons(events) if _as_title(str(b.get("title") or "")) == typed}
+    return next(iter(matches)) if len(matches) == 1 else None
 
 
 def chosen_payload(text: str, buttons: list[str]) -> str | None:
@@ -214,11 +232,13 @@ class MessageGate:
         signed = claim.customer_id if claim is not None and claim.proof is Proof.SIGNED else None
         message.sender_id = await self.router.route(channel, user_key, signed)
         numbered = self._numbered_choices and text.strip().translate(FULL_WIDTH_DIGITS).isdigit()
-        if numbered or text.startswith(INTENT_PREFIX):
-            events = await self._events(message.sender_id)
+        if numbered or text.startswith(INTENT_PREFIX) or may_be_a_title(text):
+            events = list(await self._events(message.sender_id))
             if numbered:
                 chosen = chosen_payload(text, offered_buttons(events))
                 text = chosen if chosen is not None else text
+            elif not text.startswith(INTENT_PREFIX):
+                text = titled_payload(text, events) or text
             if text.startswith(INTENT_PREFIX):
                 text = as_customer_text(text, offered_payloads(events) | extra_payloads)
             message.text = text

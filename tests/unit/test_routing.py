@@ -12,7 +12,7 @@ from rasa.core.tracker_store import InMemoryTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 
-from connectors.gate import chosen_payload, offered_buttons
+from connectors.gate import chosen_payload, offered_buttons, titled_payload
 from connectors.routing import ConversationRouter, carried_events, proven_customer
 from service.channel_users import ChannelUsers
 from service.clock import Clock
@@ -142,6 +142,21 @@ def test_a_number_answers_the_numbered_choices() -> None:
     assert chosen_payload(" １ ", buttons) == '/inform{"order_id":"E1"}'
     assert chosen_payload("3", buttons) is None
     assert chosen_payload("两个", buttons) is None
+
+
+def test_typing_a_buttons_title_chooses_that_button() -> None:
+    offer = [UserUttered("查下物流，顺便开个发票"), BotUttered("您的包裹已到杭州"),
+             BotUttered("您刚才还提到要开发票，现在接着帮您处理吗？", data={"buttons": [
+                 {"title": "好的", "payload": "/request_invoice"}, {"title": "不用了", "payload": "/deny"}]})]
+    assert titled_payload("好的", offer) == "/request_invoice"
+    assert titled_payload(" 好的！", offer) == "/request_invoice"
+    assert titled_payload("不用了。", offer) == "/deny"
+    assert titled_payload("好的 发票抬头写公司", offer) is None  # more than the title: the NLU reads it
+    answered = [*offer, UserUttered("不用了"), BotUttered("好的，还有什么可以帮您？")]
+    assert titled_payload("好的", answered) is None  # only the last reply's buttons count
+    twice = [UserUttered("退货"), BotUttered("请选择", data={"buttons": [
+        {"title": "好的", "payload": "/affirm"}, {"title": "好的", "payload": "/request_human"}]})]
+    assert titled_payload("好的", twice) is None
 
 
 async def test_a_device_that_switches_customer_takes_nothing_of_the_first_along(world: World) -> None:
