@@ -104,11 +104,11 @@ test-e2e: $(MODEL) web-deps ## all processes running: a REST conversation, full 
 test-browser: chromium $(MODEL) web-deps ## the agent console and the chat widget in headless Chromium (Playwright)
 	$(PY) -m pytest tests/browser -m browser
 
-chromium: ## install Debian's Chromium for the browser tests when it is missing (never `playwright install`)
-	@command -v /usr/bin/chromium >/dev/null || { \
-	  echo "installing chromium (apt-get) for the browser tests"; \
-	  (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
-	  || { echo "could not install chromium: run 'apt-get install -y chromium' as root"; exit 1; }; }
+chromium: ## install Debian's Chromium and the Noto CJK fonts for the browser tests when missing (never `playwright install`)
+	@{ command -v /usr/bin/chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1; } || { \
+	  echo "installing chromium and fonts-noto-cjk (apt-get) for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	  || { echo "could not install them: run 'apt-get install -y chromium fonts-noto-cjk' as root"; exit 1; }; }
 
 test-nlu: $(MODEL) ## rasa test nlu on tests/nlu; fails below intent macro-F1 0.95
 	$(RASA) test nlu --nlu tests/nlu --model $(MODEL) --out results/nlu
