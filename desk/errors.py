@@ -12,9 +12,12 @@ Sanic's own refusals keep their status and headers (405 with Allow, 426 with Upg
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
-from typing import Any
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from sanic import Sanic
 from sanic.exceptions import InvalidUsage as SanicBadRequest
@@ -23,9 +26,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from desk.views import json_reply
+from service.errors import InvalidInput, NotAllowed, NotFound
 from service.logs import log_event
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class ApiError(Exception):
@@ -62,6 +67,32 @@ class NotFoundError(ApiError):
 
 class Unprocessable(ApiError):
     status = 422
+
+
+@contextmanager
+def service_refusals(forbidden: Collection[str] = (), field_codes: bool = False) -> Iterator[None]:
+    """The service's refusals (service/errors.py) as API errors: NotFound a 404 not_found; NotAllowed a 403 when its
+    code is one of `forbidden`, else a 422 with its code; InvalidInput a 422 naming the field, its code
+    invalid_input (or invalid_<field> with `field_codes`)."""
+    try:
+        yield
+    except NotFound as exc:
+        raise NotFoundError("not_found", f"no {exc.kind} {exc.key}") from exc
+    except NotAllowed as exc:
+        if exc.code in forbidden:
+            raise Forbidden(exc.code, str(exc)) from exc
+        raise Unprocessable(exc.code, str(exc)) from exc
+    except InvalidInput as exc:
+        if field_codes:
+            raise Unprocessable(f"invalid_{exc.field}", exc.reason, exc.field) from exc
+        raise Unprocessable("invalid_input", f"{exc.field}: {exc.reason}", exc.field) from exc
+
+
+async def in_thread(function: Callable[..., T], *args: Any, forbidden: Collection[str] = (),
+                    field_codes: bool = False) -> T:
+    """`function(*args)` in a worker thread, its refusals as API errors (service_refusals)."""
+    with service_refusals(forbidden, field_codes):
+        return await asyncio.to_thread(function, *args)
 
 
 SANIC_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 408: "request_timeout",

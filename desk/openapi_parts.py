@@ -19,9 +19,40 @@ class OpenApiPart:
 
 
 PartFactory = Callable[[Collection[str]], OpenApiPart]
+RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "PayloadTooLarge",
+             422: "Unprocessable"}  # the shared error responses of /openapi.json's components
+
+
+def ref(name: str) -> Schema:
+    """A component schema."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def errors(*statuses: int) -> dict[str, Schema]:
+    """The shared error responses of these statuses."""
+    return {str(status): {"$ref": f"#/components/responses/{RESPONSES[status]}"} for status in statuses}
+
+
+def answer(schema: Schema, description: str) -> Schema:
+    """A JSON response."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def query(name: str, description: str, schema: Schema) -> Schema:
+    """An optional query parameter (empty is the same as leaving it out)."""
+    return {"name": name, "in": "query", "required": False, "allowEmptyValue": True, "description": description,
+            "schema": schema}
 
 # one line per API module, in the order of the console's views
 PARTS: list[str] = [
+    "desk.handoff_meta_api",
+    "desk.canned_api",
+    "desk.reports_api",
+    "desk.schedules_api",
+    "desk.review_api",
+    "desk.summary_api",
+    "desk.quality_api",
+    "desk.assist_api",
 ]
 
 

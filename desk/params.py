@@ -11,22 +11,24 @@ import json
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from desk.errors import BadRequest, Unprocessable
+from desk.errors import BadRequest, NotFoundError, Unprocessable
 from service.clock import CST
 from service.tickets.models import TicketFilter
 from service.tickets.policy import PRIORITIES
 from service.tickets.rules import Category, Status
 from service.tickets.service import MAX_PAGE, MAX_PAGE_SIZE
 
-TICKET_QUERY = ("status", "priority", "department", "category", "assignee", "customer_id", "overdue", "open", "q",
-                "page", "page_size")
+TICKET_QUERY = ("status", "priority", "department", "category", "assignee", "customer_id", "overdue", "open", "mine",
+                "q", "page", "page_size")
 NOTIFICATION_QUERY = ("department", "unread", "limit")
 MAX_COMMENT = 2000
 MAX_NOTIFICATIONS = 200
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+MAX_ID = 2**31 - 1  # an INTEGER column's bound on every database
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would also take "1_0", "１２" and "٣"
 NOT_BLANK = r"\S"  # the OpenAPI pattern of a text that must have something besides whitespace (same test as strip())
 MOMENT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
@@ -38,6 +40,7 @@ class TicketQuery:
     filters: TicketFilter
     page: int
     page_size: int
+    mine: bool = False  # only the tickets assigned to whoever asks
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def _bool(values: dict[str, str], name: str) -> bool | None:
     return BOOLEANS[raw]
 
 
-def whole_number(values: dict[str, str], name: str, default: int, low: int, high: int) -> int:
+def whole_number(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = values.get(name)
     if not raw:
         return default
@@ -95,6 +98,40 @@ def whole_number(values: dict[str, str], name: str, default: int, low: int, high
     if not low <= number <= high:
         raise Unprocessable("invalid_parameter", f"{name} must be between {low} and {high}; got {number}", name)
     return number
+
+
+def one_of(values: Mapping[str, str], name: str, choices: Collection[str]) -> str | None:
+    """An enum parameter, taken as sent; None when not given or empty, 422 for anything else."""
+    value = values.get(name) or None
+    if value is not None and value not in choices:
+        raise Unprocessable("invalid_parameter", f"{name} must be one of {', '.join(choices)}; got '{value[:40]}'", name)
+    return value
+
+
+def day(values: Mapping[str, str], name: str, what: str = "a date like 2026-11-21") -> date | None:
+    """A calendar day (YYYY-MM-DD, ASCII digits); None when not given or empty, 400 otherwise."""
+    raw = values.get(name, "")
+    if not raw:
+        return None
+    try:
+        if not DAY.fullmatch(raw):
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequest("bad_parameter", f"{name} must be {what}; got '{raw[:40]}'", name) from exc
+
+
+def paging(values: Mapping[str, str], max_page: int, max_page_size: int, page_size: int) -> tuple[int, int]:
+    """(page, page_size): page from 1 (the first by default), page_size from 1 (`page_size` by default)."""
+    return (whole_number(values, "page", 1, 1, max_page),
+            whole_number(values, "page_size", page_size, 1, max_page_size))
+
+
+def path_id(text: str, what: str) -> int:
+    """A row id in a path (1 to MAX_ID, no sign or leading zero); anything else is no such row (404)."""
+    if not re.fullmatch(r"[1-9][0-9]{0,9}", text) or int(text) > MAX_ID:
+        raise NotFoundError("not_found", f"no {what} {text[:20]}")
+    return int(text)
 
 
 def moment(values: dict[str, str], name: str) -> datetime | None:
@@ -137,8 +174,7 @@ def ticket_query(args: Mapping[str, list[str]], departments: Collection[str]) ->
         open_only=bool(_bool(values, "open")),
         query=free_text(values, "q") or "",
     )
-    return TicketQuery(filters, whole_number(values, "page", 1, 1, MAX_PAGE),
-                       whole_number(values, "page_size", 20, 1, MAX_PAGE_SIZE))
+    return TicketQuery(filters, *paging(values, MAX_PAGE, MAX_PAGE_SIZE, 20), mine=bool(_bool(values, "mine")))
 
 
 def notification_query(args: Mapping[str, list[str]], departments: Collection[str]) -> NotificationQuery:
@@ -189,6 +225,21 @@ def parse_json(raw: bytes) -> Any:
     if not _storable(value):
         raise BadRequest("bad_json", "the body has text a database cannot store (a NUL or a lone surrogate)")
     return value
+
+
+def body_object(raw: bytes, required: Collection[str], optional: Collection[str] = ()) -> dict[str, Any]:
+    """A JSON object with the required fields (not null) and no unknown ones; the values are checked by the caller."""
+    body = parse_json(raw)
+    if not isinstance(body, dict):
+        raise BadRequest("bad_body", "the body must be a JSON object")
+    known = [*required, *optional]
+    for name in body:
+        if name not in known:
+            raise BadRequest("bad_body", f"unknown field '{name}'; expected: {', '.join(known)}", name)
+    for name in required:
+        if body.get(name) is None:
+            raise BadRequest("bad_body", f"field '{name}' is required", name)
+    return body
 
 
 def json_object(raw: bytes, required: Collection[str], optional: Collection[str] = ()) -> dict[str, str]:

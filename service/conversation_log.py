@@ -98,10 +98,15 @@ class ConversationLog:
     def _exists(self) -> bool:
         return sa.inspect(self._engine).has_table("events")
 
+    def close(self) -> None:
+        """Release the database connections (the desk's server-stop listener)."""
+        self._engine.dispose()
+
     def events(self, *, since: datetime | None = None, until: datetime | None = None,
                sender_ids: Sequence[str] | None = None, kinds: Iterable[str] = READ_TYPES,
-               limit: int = MAX_EVENTS) -> list[LoggedEvent]:
-        """Events in [since, until) of these conversations (all when None), oldest first, at most `limit`."""
+               limit: int = MAX_EVENTS, after_id: int | None = None) -> list[LoggedEvent]:
+        """Events in [since, until) of these conversations (all when None), oldest first, at most `limit`;
+        with `after_id`, only rows stored after that one (how a scan goes on where the last one stopped)."""
         if not self._exists() or sender_ids is not None and not sender_ids:
             return []
         where = [EVENTS.c.type_name.in_(list(kinds))]
@@ -109,6 +114,8 @@ class ConversationLog:
             where.append(EVENTS.c.timestamp >= since.timestamp())
         if until is not None:
             where.append(EVENTS.c.timestamp < until.timestamp())
+        if after_id is not None:
+            where.append(EVENTS.c.id > after_id)
         limit = max(0, min(limit, MAX_EVENTS))
         chunks = [list(sender_ids[i:i + CHUNK]) for i in range(0, len(sender_ids), CHUNK)] if sender_ids else [None]
         found: list[LoggedEvent] = []

@@ -21,6 +21,14 @@ class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
 
 
+def _fraction(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number from 0 to 1 (a confidence)."""
+    value = _float(env, name, default)
+    if not 0 <= value <= 1:  # also NaN
+        raise SettingsError(f"{name} must be between 0 and 1, got {env.get(name)!r}")
+    return value
+
+
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name)
     if raw in (None, ""):
@@ -140,6 +148,8 @@ class Settings:
     wechat_menu: Path = PROJECT_ROOT / "wechat_menu.yml"
     # The mobile app (connectors/app.py): HS256 tokens signed by the shop's backend; off while unset
     app_token_secret: str | None = field(default=None, repr=False)
+    # Conversation review (service/review): a customer message read with less confidence goes to the training inbox
+    review_confidence_threshold: float = 0.6
 
     @property
     def scaled(self) -> bool:
@@ -187,7 +197,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rasa_jwt_secret=_secret(env, "RASA_JWT_SECRET"),
         action_server_token=_secret(env, "ACTION_SERVER_TOKEN"),
         tracker_encryption_key=_keys(env, "TRACKER_ENCRYPTION_KEY"),
-        tracker_db_url=env.get("TRACKER_DB_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
+        # where Rasa keeps conversations: embedded, var/tracker.db (endpoints.yml); scaled, DATABASE_URL
+        # (deploy/endpoints.scaled.yml), unless TRACKER_DB_URL names another database
+        tracker_db_url=env.get("TRACKER_DB_URL") or (
+            env.get("DATABASE_URL", "") if _mode(env) == "scaled" else "") or f"sqlite:///{var_dir / 'tracker.db'}",
         desk_url=_http_url(env, "DESK_URL", "http://127.0.0.1:5006"),
         redis_url=env.get("REDIS_URL") or None,
         queue_prefix=env.get("QUEUE_PREFIX") or "xiaozhi",
@@ -202,6 +215,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wechat_api_base=_http_url(env, "WECHAT_API_BASE", "https://api.weixin.qq.com"),
         wechat_menu=Path(env.get("WECHAT_MENU") or PROJECT_ROOT / "wechat_menu.yml"),
         app_token_secret=_secret(env, "APP_TOKEN_SECRET"),
+        review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD", 0.6),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -118,9 +118,12 @@ async def serving(app: Sanic) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def running_desk(settings: Settings, tickets: TicketService, rasa: Any = None,
-                       escalate: bool = False) -> AsyncIterator[Desk]:
+async def running_desk(settings: Settings, tickets: TicketService, rasa: Any = None, escalate: bool = False,
+                       prepare: Callable[[Any], None] | None = None) -> AsyncIterator[Desk]:
+    """The desk served; `prepare(app.ctx)`, when given, first puts what a test injects there."""
     fake = rasa if rasa is not None else FakeRasa()
     app = create_app(settings, tickets, fake, FAST_HASHER, escalate=escalate)
+    if prepare is not None:
+        prepare(app.ctx)
     async with serving(app) as url, aiohttp.ClientSession() as session:
         yield Desk(url, app, tickets, fake, session)

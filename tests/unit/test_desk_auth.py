@@ -254,7 +254,9 @@ async def test_password_change_disable_and_cli_logout_end_existing_tokens(desk: 
 
 async def test_no_demo_accounts_in_scaled_mode(tmp_path: Path, desk_clock: MovableClock) -> None:
     settings = load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}",
-                              "XIAOZHI_MODE": "scaled", "DESK_SECRET": SECRET})
+                              "XIAOZHI_MODE": "scaled", "DESK_SECRET": SECRET,
+                              # scaled desks read the shared tracker store (reports, review): its key is required
+                              "TRACKER_ENCRYPTION_KEY": "A" * 43 + "="})
     tickets = build_ticket_service(settings, desk_clock)
     async with running_desk(settings, tickets) as desk:
         assert desk.app.ctx.staff.count() == 0

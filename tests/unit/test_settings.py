@@ -45,3 +45,13 @@ def test_wechat_and_the_app_are_off_until_configured_and_their_keys_checked(tmp_
         load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "WECHAT_AES_KEY": "short"})
     with pytest.raises(SettingsError, match="APP_TOKEN_SECRET must be at least"):
         load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "APP_TOKEN_SECRET": "short"})
+
+
+def test_the_desk_reads_conversations_where_rasa_keeps_them(tmp_path: Path) -> None:
+    """Embedded: var/tracker.db (endpoints.yml); scaled: DATABASE_URL (deploy/endpoints.scaled.yml); or as told."""
+    assert load_settings({"XIAOZHI_VAR_DIR": str(tmp_path)}).tracker_db_url == f"sqlite:///{tmp_path / 'tracker.db'}"
+    shared = "postgresql+psycopg2://xiaozhi@db:5432/xiaozhi"
+    assert load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "DATABASE_URL": shared}).tracker_db_url == shared
+    apart = "postgresql+psycopg2://xiaozhi@db:5432/conversations"
+    assert load_settings({"XIAOZHI_VAR_DIR": str(tmp_path), "DATABASE_URL": shared,
+                          "TRACKER_DB_URL": apart}).tracker_db_url == apart
