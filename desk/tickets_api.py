@@ -1,13 +1,18 @@
-"""The ticket routes: list and filter, one ticket with its trail and ratings, assign, status, comments, notifications.
+"""The ticket routes: list and filter, one ticket with its trail, ratings and the statuses it may move to, who it may
+be assigned to, assign, status, comments, notifications; and a ticket opened from a handoff chat (its prefill, then
+the ticket).
 
 A 坐席 works only on their department's tickets (service/tickets/access.py): the list is forced to it, another
-department's ticket is a 403 other_department. What a 主管 is shown whole is written to the 操作日志 first.
+department's ticket is a 403 other_department; a ticket from a chat is for the agent holding it (or a 主管), 403
+not_owner. What a 主管 is shown whole is written to the 操作日志 first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from sanic import Blueprint, Sanic
@@ -20,15 +25,21 @@ from desk.auth_api import authenticated
 from desk.errors import Forbidden, NotFoundError, Unprocessable
 from desk.params import comment_text, json_object, notification_query, status_value, ticket_query
 from desk.rasa_client import AWAITING_CONFIRMATION, RESOLVED, RasaClient
+from desk.ticket_from_chat import chat_facts, chat_ticket_body
 from desk.views import event_view, json_reply, notification_view, rating_view, ticket_owner, ticket_view
+from handoff.records import HandoffRecords
 from service.audit import Owner
 from service.errors import InvalidInput, NotAllowed, NotFound
-from service.tickets.access import Scope, check_ticket, may_work_on, scope_for, scoped_filter
-from service.tickets.models import Rating, Ticket, TicketEvent
-from service.tickets.rules import Status, TransitionError
+from service.logs import log_event
+from service.tickets.access import Scope, check_chat_owner, check_ticket, may_work_on, scope_for, scoped_filter
+from service.tickets.drafting import ChatFacts, ChatSuggestion, draft_from_chat, suggest_ticket
+from service.tickets.models import Created, Rating, Ticket, TicketEvent
+from service.tickets.rules import Category, Status, TransitionError, department_for, next_statuses
 from service.tickets.service import TicketService
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_SESSION_ID = 64
 PROACTIVE = {Status.AWAITING_CUSTOMER: AWAITING_CONFIRMATION, Status.RESOLVED: RESOLVED}
 
 
@@ -89,8 +100,53 @@ def ticket_detail(tickets: TicketService, scope: Scope, number: str) -> tuple[Ti
     return ticket, tickets.trail(ticket.number), tickets.ratings(ticket.number)
 
 
+def statuses_for(ticket: Ticket, role: Role) -> list[str]:
+    """What the console offers as status buttons: the workflow's next statuses for this role."""
+    return [s.value for s in next_statuses(ticket.status, role is Role.SUPERVISOR)]
+
+
 def enveloped(ticket: Ticket) -> Callable[[Role], dict[str, Any]]:
-    return lambda role: {"ticket": ticket_view(ticket, role)}
+    return lambda role: {"ticket": ticket_view(ticket, role), "next_statuses": statuses_for(ticket, role)}
+
+
+def assignees_for(ticket: Ticket, staff: list[StaffMember], me: StaffMember) -> list[dict[str, Any]]:
+    """Active staff who may work on the ticket (its department's agents, every 主管); `selectable`: whether `me` may
+    assign it to them (a 坐席 only to themselves)."""
+    return [{"username": m.username, "name": m.name, "role": m.role.value, "department": m.department,
+             "selectable": me.role is Role.SUPERVISOR or m.username == me.username}
+            for m in sorted(staff, key=lambda m: (m.role is Role.SUPERVISOR, m.username))
+            if m.active and may_work_on(scope_of(m), ticket.department)]
+
+
+def chat_of(records: HandoffRecords, session_id: str, me: StaffMember) -> ChatFacts:
+    """The chat's facts, for the agent who holds it or a 主管 (NotFound, NotAllowed otherwise)."""
+    session = records.get(session_id[:MAX_SESSION_ID])
+    check_chat_owner(session.agent, me.username, me.role.value)
+    return chat_facts(session, records.messages(session.id))
+
+
+def draft_view(facts: ChatFacts, suggestion: ChatSuggestion, tickets: TicketService) -> dict[str, Any]:
+    """The 新建工单 dialog's prefill; where each category would go (the routing rules, with the chat's topic)."""
+    departments = {c.value: department_for(tickets.policy, c.value, suggestion.intent, suggestion.description)
+                   for c in Category if c is not Category.IMPROVEMENT}
+    return {"session_id": facts.session_id, "kind": suggestion.kind.value, "category": suggestion.category.value,
+            "priority": suggestion.priority, "title": suggestion.title, "description": suggestion.description,
+            "order_id": suggestion.order_id, "intent": suggestion.intent,
+            "orders": [{"order_id": o.order_id, "summary": o.summary} for o in facts.orders],
+            "customer_name": facts.customer_name, "customer_vip": facts.customer_vip,
+            "departments": departments}
+
+
+def created_view(created: Created, me: StaffMember, role: Role) -> dict[str, Any]:
+    """The new (or, for a duplicate, the existing open) ticket: its number and where it went; the ticket itself only
+    when `me` may work on it (another department's stays theirs)."""
+    ticket = created.ticket
+    mine = may_work_on(scope_of(me), ticket.department)
+    body: dict[str, Any] = {"number": ticket.number, "duplicate": created.duplicate, "department": ticket.department,
+                            "priority": ticket.priority, "status": ticket.status.value, "next_statuses": []}
+    if mine:
+        body.update(ticket=ticket_view(ticket, role), next_statuses=statuses_for(ticket, role))
+    return body
 
 
 def tickets_blueprint() -> Blueprint:
@@ -107,8 +163,14 @@ def tickets_blueprint() -> Blueprint:
     async def list_tickets(request: Request) -> HTTPResponse:
         tickets = service(request)
         query = ticket_query(request.args, tickets.policy.supervisors)
+        me = staff_of(request)
+        filters = query.filters
+        if query.mine:
+            if filters.assignee and filters.assignee != me.username:
+                raise Unprocessable("invalid_parameter", "mine=true lists your own tickets: leave assignee out", "mine")
+            filters = replace(filters, assignee=me.username)
         try:
-            filters = scoped_filter(scope_of(staff_of(request)), query.filters)
+            filters = scoped_filter(scope_of(me), filters)
         except NotAllowed as exc:
             raise Forbidden(exc.code, str(exc), "department") from exc
         page = await run(tickets.search, filters, query.page, query.page_size)
@@ -122,8 +184,18 @@ def tickets_blueprint() -> Blueprint:
         ticket, trail, ratings = await run(ticket_detail, service(request), scope_of(staff_of(request)), number)
         return await audited_reply(request, lambda role: {
             "ticket": ticket_view(ticket, role), "trail": [event_view(e, role) for e in trail],
-            "ratings": [rating_view(r, role) for r in ratings]}, ticket_owner,
-            default=Owner(ticket.customer_id or "", ticket.number))
+            "ratings": [rating_view(r, role) for r in ratings], "next_statuses": statuses_for(ticket, role)},
+            ticket_owner, default=Owner(ticket.customer_id or "", ticket.number))
+
+    @bp.get("/tickets/<number>/assignees")
+    @authenticated()
+    async def assignees(request: Request, number: str) -> HTTPResponse:
+        me = staff_of(request)
+        ticket = await run(lambda: within_scope(service(request), scope_of(me), number, service(request).get))
+        directory: StaffDirectory = request.app.ctx.staff
+        staff = await asyncio.to_thread(directory.all)
+        return json_reply({"number": ticket.number, "department": ticket.department,
+                           "items": assignees_for(ticket, staff, me)})
 
     @bp.post("/tickets/<number>/assign")
     @authenticated()
@@ -147,7 +219,8 @@ def tickets_blueprint() -> Blueprint:
         to = status_value(body["status"])
         comment = comment_text(body.get("comment", ""), required=False)
         tickets = service(request)
-        ticket = await run(within_scope, tickets, scope_of(me), number, tickets.change_status, me.username, to, comment)
+        ticket = await run(within_scope, tickets, scope_of(me), number, tickets.change_status, me.username, to, comment,
+                           me.role is Role.AGENT)
         tell_customer(request.app, ticket)
         return await audited_reply(request, enveloped(ticket), ticket_owner)
 
@@ -159,6 +232,27 @@ def tickets_blueprint() -> Blueprint:
         tickets = service(request)
         ticket = await run(within_scope, tickets, scope_of(me), number, tickets.comment, me.username, text)
         return await audited_reply(request, enveloped(ticket), ticket_owner, status=201)
+
+    @bp.get("/handoff/sessions/<session_id>/ticket-draft")
+    @authenticated()
+    async def chat_ticket_draft(request: Request, session_id: str) -> HTTPResponse:
+        tickets = service(request)
+        facts = await run(chat_of, request.app.ctx.handoff_records, session_id, staff_of(request))
+        return json_reply(draft_view(facts, suggest_ticket(facts, tickets.policy), tickets))
+
+    @bp.post("/handoff/sessions/<session_id>/tickets")
+    @authenticated()
+    async def chat_ticket(request: Request, session_id: str) -> HTTPResponse:
+        me = staff_of(request)
+        wanted = chat_ticket_body(request.body)
+        facts = await run(chat_of, request.app.ctx.handoff_records, session_id, me)
+        tickets = service(request)
+        created = await run(lambda: tickets.create(draft_from_chat(facts, wanted, me.username)))
+        log_event(logger, "ticket_from_chat", number=created.ticket.number, session=facts.session_id,
+                  agent=me.username, duplicate=created.duplicate)
+        return await audited_reply(request, lambda role: created_view(created, me, role), ticket_owner,
+                                   default=Owner(created.ticket.customer_id or "", created.ticket.number),
+                                   status=200 if created.duplicate else 201)
 
     @bp.get("/notifications")
     @authenticated(Role.SUPERVISOR)

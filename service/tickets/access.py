@@ -51,3 +51,13 @@ def scoped_filter(scope: Scope, filters: TicketFilter) -> TicketFilter:
     if filters.department and filters.department != scope.department:
         raise NotAllowed(OTHER_DEPARTMENT, f"坐席只能查看本部门（{scope.department}）的工单")
     return replace(filters, department=scope.department)
+
+
+NOT_OWNER = "not_owner"
+
+
+def check_chat_owner(chat_agent: str | None, username: str, role: str) -> None:
+    """Who may open a ticket from a handoff chat (and read its prefill): the agent who holds, or last held, the chat,
+    or a 主管; NotAllowed(not_owner) for anyone else. The ticket itself goes where the routing rules send it."""
+    if role != SUPERVISOR and (not chat_agent or chat_agent != username):
+        raise NotAllowed(NOT_OWNER, "该会话不由您接待，不能从它新建工单")

@@ -28,6 +28,9 @@ class TicketDraft:
     intent: str = ""
     kind: Kind = Kind.ISSUE
     linked_ticket_id: int | None = None
+    priority: str | None = None  # at least this (a staff member's choice); the rules may still raise it
+    actor: str = "bot"  # who opened it, for the trail: the bot, or the agent who made it from a chat
+    origin: str = ""  # the handoff session it was made from, named in the trail's first event
 
     @property
     def owner(self) -> str:

@@ -47,6 +47,7 @@ class TicketPolicy:
     safety_words: tuple[str, ...]
     repeat_complaint_days: int
     escalation_interval_s: float
+    improvement_department: str = ""  # where 改进 tasks (low ratings) go: the supervisors', whatever their text says
 
 
 def _strings(value: Any, key: str) -> list[str]:
@@ -95,7 +96,15 @@ def parse_policy(document: Any) -> TicketPolicy:
         safety_words=tuple(_strings(document.get("safety_words"), "safety_words")),
         repeat_complaint_days=int(document.get("repeat_complaint_days", 30)),
         escalation_interval_s=float(document.get("escalation_interval_s", 60)),
+        improvement_department=_improvement_department(document, supervisors, default),
     )
+
+
+def _improvement_department(document: dict[str, Any], supervisors: dict[str, str], default: str) -> str:
+    department = document.get("improvement_department", default)
+    if department not in supervisors:
+        raise PolicyError("improvement_department must be one of departments")
+    return str(department)
 
 
 def load_policy(path: Path | None = None) -> TicketPolicy:

@@ -60,9 +60,23 @@ class TransitionError(ValueError):
         self.wanted = wanted
 
 
+# Moves only a 主管 makes: a closed case is final for a 坐席 (the customer can still reopen an unconfirmed one).
+SUPERVISOR_ONLY: frozenset[tuple[Status, Status]] = frozenset({(Status.CLOSED, Status.REOPENED)})
+
+
 def check_transition(current: Status, wanted: Status) -> None:
     if wanted not in TRANSITIONS[current]:
         raise TransitionError(current, wanted)
+
+
+def next_statuses(current: Status, supervisor: bool) -> list[Status]:
+    """The statuses a ticket in `current` may move to, in workflow order, for a 主管 (`supervisor`) or a 坐席."""
+    return [s for s in Status if s in TRANSITIONS[current] and (supervisor or (current, s) not in SUPERVISOR_ONLY)]
+
+
+def reserved_for_supervisors(current: Status, wanted: Status) -> bool:
+    """Whether the move is one only a 主管 may make (the workflow itself may still refuse it)."""
+    return (current, wanted) in SUPERVISOR_ONLY
 
 
 def priority_for(
@@ -81,7 +95,11 @@ def raise_priority(priority: str) -> str:
     return PRIORITIES[min(index + 1, len(PRIORITIES) - 1)]
 
 
-def department_for(policy: TicketPolicy, category: str, intent: str, text: str) -> str:
+def department_for(policy: TicketPolicy, category: str, intent: str, text: str, kind: Kind = Kind.ISSUE) -> str:
+    """The first routing rule that matches; an improvement task (改进, from a low rating) always goes to the
+    supervisors' department (improvement_department), never where a word in the customer's comment points."""
+    if kind is Kind.IMPROVEMENT:
+        return policy.improvement_department or policy.default_department
     for rule in policy.routing:
         if rule.matches(category, intent, text):
             return rule.department

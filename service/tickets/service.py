@@ -7,6 +7,7 @@ methods in a worker thread. Every change writes an audit event in the same trans
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from service.clock import Clock
-from service.errors import InvalidInput, NotFound
+from service.errors import InvalidInput, NotAllowed, NotFound
 from service.logs import log_event
 from service.tickets import schema
 from service.tickets.models import (
@@ -29,7 +30,7 @@ from service.tickets.models import (
     TicketEvent,
     TicketFilter,
 )
-from service.tickets.policy import TicketPolicy
+from service.tickets.policy import PRIORITIES, TicketPolicy
 from service.tickets.rules import (
     Category,
     Kind,
@@ -40,6 +41,7 @@ from service.tickets.rules import (
     overdue_reason,
     priority_for,
     raise_priority,
+    reserved_for_supervisors,
 )
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ E = schema.ticket_events
 MAX_PAGE_SIZE = 100
 MAX_PAGE = 1_000_000  # keeps OFFSET ((page - 1) * page_size ≤ 10⁸) inside every database's integers
 IMPROVEMENT_THRESHOLD = 2  # ratings of 1 or 2 open an improvement task
+SUPERVISOR_ONLY_CODE = "supervisor_only"
+_PHONE_SEPARATORS = re.compile(r"[\s-]")
 
 # Statements of the creation path, built once: building and cache-keying a 30-column insert per call was
 # most of create()'s own CPU time (see bench/tickets.py --profile).
@@ -116,7 +120,9 @@ class TicketService:
                 T.c.customer_id == draft.customer_id, T.c.category == Category.COMPLAINT.value,
                 T.c.created_at >= since))).scalar_one())
         priority = priority_for(self.policy, text, draft.customer_vip, draft.category.value, earlier)
-        department = department_for(self.policy, draft.category.value, draft.intent, draft.description)
+        if draft.priority in PRIORITIES and PRIORITIES.index(draft.priority) > PRIORITIES.index(priority):
+            priority = draft.priority
+        department = department_for(self.policy, draft.category.value, draft.intent, draft.description, draft.kind)
         due = due_times(self.policy, priority, now)
         values: dict[str, Any] = dict(
             kind=draft.kind.value, category=draft.category.value, status=Status.NEW.value, priority=priority,
@@ -131,7 +137,13 @@ class TicketService:
         ticket_id = int(conn.execute(_INSERT_TICKET, values).inserted_primary_key[0])
         number = f"T{now:%Y%m%d}{ticket_id:05d}"
         conn.execute(_SET_NUMBER, {"ticket_id": ticket_id, "new_number": number})
-        self._event(conn, ticket_id, "bot", "created", None, Status.NEW.value, draft.summary or draft.description[:200])
+        origin = f"来自人工会话 {draft.origin}：" if draft.origin else ""
+        self._event(conn, ticket_id, draft.actor, "created", None, Status.NEW.value,
+                    origin + (draft.summary or draft.description[:200]))
+        if draft.kind is Kind.IMPROVEMENT:  # the supervisor hears of it at once
+            conn.execute(insert(schema.notifications).values(
+                at=now, department=department, recipient=self.policy.supervisors.get(department, ""),
+                ticket_id=ticket_id, kind="low_rating", message=f"工单 {number} {draft.summary or '低分回访'}"[:500]))
         values.pop("open_key")
         # every column is known, so the row is not read back
         return Ticket(**{**values, **_FRESH, "id": ticket_id, "number": number, "kind": draft.kind, "status": Status.NEW})
@@ -192,7 +204,8 @@ class TicketService:
             conditions.append(T.c.overdue == filters.overdue)
         if filters.query:
             q = filters.query.strip().upper()
-            conditions.append(or_(T.c.number == q, T.c.order_id == q, T.c.customer_phone == q))
+            phone = _PHONE_SEPARATORS.sub("", q).removeprefix("+86")  # 138 0013 8000, 138-0013-8000
+            conditions.append(or_(T.c.number == q, T.c.order_id == q, T.c.customer_phone == phone))
         where = and_(True, *conditions)
         with self._engine.connect() as conn:
             total = int(conn.execute(select(func.count()).select_from(T).where(where)).scalar_one())
@@ -229,11 +242,14 @@ class TicketService:
             conn.execute(update(T).where(T.c.id == ticket.id).values(**values))
             return self._get(conn, number)
 
-    def change_status(self, number: str, actor: str, to: Status, comment: str = "") -> Ticket:
-        """Move a ticket along the workflow; TransitionError for a move it does not allow."""
+    def change_status(self, number: str, actor: str, to: Status, comment: str = "", agent: bool = False) -> Ticket:
+        """Move a ticket along the workflow; TransitionError for a move it does not allow. `agent`: the actor is a
+        坐席, so a move reserved for 主管 (rules.SUPERVISOR_ONLY) is NotAllowed(supervisor_only)."""
         with self._engine.begin() as conn:
             ticket = self._get(conn, number, for_update=True)
             check_transition(ticket.status, to)
+            if agent and reserved_for_supervisors(ticket.status, to):
+                raise NotAllowed(SUPERVISOR_ONLY_CODE, f"工单从「{ticket.status.value}」改为「{to.value}」需由主管操作")
             now = self._clock.now()
             values: dict[str, Any] = {"status": to.value, "updated_at": now}
             if to is Status.IN_PROGRESS and ticket.first_responded_at is None:
@@ -261,7 +277,8 @@ class TicketService:
             conn.execute(update(T).where(T.c.number == number).values(rating_requested_at=self._clock.now()))
 
     def rate(self, number: str, score: int, comment: str = "") -> tuple[Rating, Ticket | None]:
-        """Store the customer's 1–5 rating; 1 or 2 opens an improvement task for the supervisor."""
+        """Store the customer's 1–5 rating; 1 or 2 opens an improvement task for the supervisors (their department,
+        with a notification), linked to the ticket and carrying the comment."""
         if not 1 <= score <= 5:
             raise InvalidInput("score", "1-5")
         now = self._clock.now()
