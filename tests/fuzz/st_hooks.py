@@ -18,6 +18,7 @@ import schemathesis
 STATE_REFUSALS = frozenset({
     "invalid_transition",  # the ticket workflow: 新建 cannot become 新建
     "unknown_assignee",  # a well-formed username with no active account
+    "shortcut_taken",  # a canned reply's shortcut another reply already has
     "not_waiting", "wrong_group", "agent_unavailable", "no_agent", "closed", "not_owner",  # the handoff's state
 })
 
