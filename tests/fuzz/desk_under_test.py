@@ -3,6 +3,7 @@ seeded tickets and handoff sessions (real targets for the detail and change rout
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,6 +92,8 @@ async def fuzz_desk(tmp: Path) -> AsyncIterator[FuzzDesk]:
                     "summary": "客户要求人工", "customer_id": "C001"})
                 if started.get("session_id"):
                     sessions.append(started["session_id"])
+            # agent assist answers 503 (described) until its index is built: the fuzz counts every 5xx, so it waits
+            assert await asyncio.to_thread(app.ctx.assist.wait, 180), "agent assist's index was not built"
             desk = FuzzDesk(url, secret, tokens, numbers, sessions, hits)
             yield desk
     finally:
