@@ -24,6 +24,7 @@ from actions.names import Offer, Slot
 from actions.tickets import customer_tickets, find_ticket, open_ticket, ticket_values
 from handoff.config import load_config
 from handoff.context import ContextPackage, Turn, summary, transcript_json
+from handoff.replies import unavailable_replies
 from service.access import AccessDenied
 from service.desk_client import DeskClient, DeskUnavailable
 from service.models import Order
@@ -183,13 +184,21 @@ class ActionRequestHuman(ServiceAction):
             order = await order_in_context(services, tracker)
             ticket = (await open_ticket(services, dispatcher, tracker, Category.HANDOFF, order, announce=False,
                                         description=package.summary)).ticket
-        values = ticket_values(ticket)
-        if result.get("unavailable") == "off_hours":
-            dispatcher.utter_message(response="utter_handoff_off_hours", next_contact=str(result.get("next_contact", ""))
-                                     .replace("T", " ")[:16], **values)
-        else:
-            dispatcher.utter_message(response="utter_handoff_no_agent", **values)
+        for reply in unavailable_replies(result, reason, ticket_values(ticket), services.clock.now(),
+                                         apologised=ran_this_turn(tracker, "action_handle_complaint")):
+            dispatcher.utter_message(response=reply.response, **reply.values)
         return events + [SlotSet(Slot.TICKET_ID, ticket.number)]
+
+
+def ran_this_turn(tracker: Tracker, action: str) -> bool:
+    """Whether `action` ran since the customer's last message (e.g. the complaint's apology was said)."""
+    ran = False
+    for event in tracker.events:
+        if event.get("event") == "user":
+            ran = False
+        elif event.get("event") == "action" and event.get("name") == action:
+            ran = True
+    return ran
 
 
 async def visible_ticket(services: Services, tracker: Tracker, number: str) -> Ticket | None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from handoff.queueing import Overflow
+from handoff.timetable import ALL_DAYS, DayRule, Hours, Timetable
 from service.settings import PROJECT_ROOT
 
 PRIORITY_URGENT = 0  # 特急 tickets, complaints and VIP customers go first
@@ -30,6 +32,18 @@ class HandoffConfig:
     avg_handle_minutes: float
     max_wait_minutes: float
     default_capacity: int
+    group_hours: dict[str, Hours] = field(default_factory=dict)  # groups that name none keep working_hours
+    holidays: tuple[DayRule, ...] = ()
+    overflow: dict[str, Overflow] = field(default_factory=dict)
+
+    @property
+    def hours(self) -> Hours:
+        """working_hours: every day, the default of groups that name none."""
+        return Hours(self.start, self.end)
+
+    def timetable(self) -> Timetable:
+        """handoff.yml's own timetable (no desk overrides, no shifts)."""
+        return Timetable(self.hours, dict(self.group_hours), self.holidays)
 
     def group_for(self, intent: str) -> str:
         for group, intents in self.groups.items():
@@ -90,7 +104,82 @@ def parse_config(document: Any) -> HandoffConfig:
         avg_handle_minutes=numbers["avg_handle_minutes"],
         max_wait_minutes=numbers["max_wait_minutes"],
         default_capacity=int(numbers["default_capacity"]),
+        group_hours=_group_hours(document.get("group_hours"), groups),
+        holidays=_holidays(document.get("holidays"), groups),
+        overflow=_overflow(document.get("overflow"), groups),
     )
+
+
+def _days(raw: Any, key: str) -> frozenset[int]:
+    if raw is None:
+        return ALL_DAYS
+    if not isinstance(raw, list) or not raw or not all(isinstance(d, int) and 1 <= d <= 7 for d in raw):
+        raise HandoffConfigError(f"{key} must be a list of weekdays 1 (周一) to 7 (周日)")
+    return frozenset(raw)
+
+
+def _hours(raw: Any, key: str) -> Hours:
+    if not isinstance(raw, dict):
+        raise HandoffConfigError(f"{key} must be a mapping with start and end")
+    start, end = _time(raw.get("start"), f"{key}.start"), _time(raw.get("end"), f"{key}.end")
+    if start == end:
+        raise HandoffConfigError(f"{key}: start and end must differ")
+    return Hours(start, end, _days(raw.get("days"), f"{key}.days"))
+
+
+def _group_hours(raw: Any, groups: dict[str, frozenset[str]]) -> dict[str, Hours]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise HandoffConfigError("group_hours must map skill groups to hours")
+    unknown = [str(g) for g in raw if g not in groups]
+    if unknown:
+        raise HandoffConfigError(f"group_hours names unknown skill groups: {', '.join(unknown)}")
+    return {str(g): _hours(h, f"group_hours.{g}") for g, h in raw.items()}
+
+
+def _holidays(raw: Any, groups: dict[str, frozenset[str]]) -> tuple[DayRule, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise HandoffConfigError("holidays must be a list of {date, closed | start and end, group?, note?}")
+    rules = []
+    for n, item in enumerate(raw):
+        key = f"holidays[{n}]"
+        if not isinstance(item, dict):
+            raise HandoffConfigError(f"{key} must be a mapping")
+        try:
+            day = item["date"] if isinstance(item.get("date"), date) else date.fromisoformat(str(item.get("date")))
+        except ValueError as exc:
+            raise HandoffConfigError(f"{key}.date must look like 2027-01-01") from exc
+        group = item.get("group")
+        if group is not None and group not in groups:
+            raise HandoffConfigError(f"{key}.group must be one of groups")
+        if "start" in item or "end" in item:
+            hours = _hours(item, key)
+            rules.append(DayRule(day, group, False, hours.start, hours.end, str(item.get("note") or "")))
+        else:
+            rules.append(DayRule(day, group, True, note=str(item.get("note") or "")))
+    return tuple(rules)
+
+
+def _overflow(raw: Any, groups: dict[str, frozenset[str]]) -> dict[str, Overflow]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise HandoffConfigError("overflow must map skill groups to {to, after_seconds}")
+    result = {}
+    for group, rule in raw.items():
+        key = f"overflow.{group}"
+        if group not in groups or not isinstance(rule, dict):
+            raise HandoffConfigError(f"{key}: a skill group mapped to {{to, after_seconds}}")
+        target, after = rule.get("to"), rule.get("after_seconds")
+        if target not in groups or target == group:
+            raise HandoffConfigError(f"{key}.to must be another skill group")
+        if isinstance(after, bool) or not isinstance(after, (int, float)) or after < 0:
+            raise HandoffConfigError(f"{key}.after_seconds must be a number of seconds")
+        result[str(group)] = Overflow(str(target), float(after))
+    return result
 
 
 def _intents(raw: Any, key: str) -> frozenset[str]:

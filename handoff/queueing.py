@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 ONLINE = "在线"
@@ -18,6 +18,15 @@ class Waiting:
     group: str
     priority: int  # 0 first (特急, complaints, VIPs), then 1
     queued_at: float  # epoch seconds
+    preferred: str | None = None  # 历史坐席: the agent who served this customer last
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """A group whose customers wait longer than `after_seconds` is helped by the group `to` as well."""
+
+    to: str
+    after_seconds: float
 
 
 @dataclass(frozen=True)
@@ -63,20 +72,50 @@ def agents_for(group: str, agents: Iterable[AgentState]) -> list[AgentState]:
     return [a for a in agents if group in a.groups and a.at_work]
 
 
-def pick_agent(group: str, agents: Iterable[AgentState]) -> AgentState | None:
-    """The least-loaded online agent of the group with room for one more chat."""
+def offered_groups(entry: Waiting, now: float, overflow: Mapping[str, Overflow] | None = None) -> tuple[str, ...]:
+    """The groups whose agents may take the customer: their own, and its overflow group once the wait passed its
+    limit."""
+    rule = (overflow or {}).get(entry.group)
+    if rule is not None and now - entry.queued_at >= rule.after_seconds:
+        return entry.group, rule.to
+    return (entry.group,)
+
+
+def pick_agent(group: str, agents: Iterable[AgentState], preferred: str | None = None) -> AgentState | None:
+    """The customer's last agent (历史坐席) when they are of the group, online and have room; else the least-loaded
+    online agent of the group with room for one more chat."""
     candidates = [a for a in agents if group in a.groups and a.takes_new]
     if not candidates:
         return None
-    return min(candidates, key=lambda a: (a.active / a.capacity, a.active, a.username))
+    for agent in candidates:
+        if agent.username == preferred:
+            return agent
+    return min(candidates, key=lambda a: (a.active / max(1, a.capacity), a.active, a.username))
 
 
-def plan_assignments(waiting: Iterable[Waiting], agents: Iterable[AgentState]) -> list[tuple[str, str]]:
+def pick_for(entry: Waiting, agents: Iterable[AgentState], now: float,
+             overflow: Mapping[str, Overflow] | None = None) -> AgentState | None:
+    """Who takes a waiting customer: the own group first (its 历史坐席 first), then the overflow group's."""
+    pool = list(agents)
+    groups = offered_groups(entry, now, overflow)
+    for group in groups:  # the last agent wherever the customer may go, before anyone else
+        agent = pick_agent(group, pool, entry.preferred)
+        if agent is not None and agent.username == entry.preferred:
+            return agent
+    for group in groups:
+        agent = pick_agent(group, pool)
+        if agent is not None:
+            return agent
+    return None
+
+
+def plan_assignments(waiting: Iterable[Waiting], agents: Iterable[AgentState], now: float = 0.0,
+                     overflow: Mapping[str, Overflow] | None = None) -> list[tuple[str, str]]:
     """(session, agent) pairs for as many waiting customers as free agents allow, in queue order."""
     pool = {a.username: a for a in agents}
     plan = []
     for entry in queue_order(waiting):
-        agent = pick_agent(entry.group, pool.values())
+        agent = pick_for(entry, pool.values(), now, overflow)
         if agent is None:
             continue
         plan.append((entry.session_id, agent.username))

@@ -8,10 +8,12 @@ uses it: a response named in actions/*.py or a form's utter_ask_<slot>. Every ot
 warning fails the run, and so does a response the code names but the domain lacks.
 
     python scripts/validate_data.py
+    python scripts/validate_data.py --project /tmp/copy   # a copy with its own config.yml, domain.yml, data/
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
@@ -35,7 +37,7 @@ DUPLICATE_INTENTS = re.compile(r"duplicated intents have been found across multi
 
 def responses_named_in_code() -> set[str]:
     names: set[str] = set()
-    for path in (ROOT / "actions").glob("*.py"):
+    for path in [*(ROOT / "actions").glob("*.py"), ROOT / "handoff" / "replies.py"]:  # replies: handoff texts
         names.update(NAMED_RESPONSE.findall(path.read_text(encoding="utf-8")))
     return names - NOT_A_RESPONSE
 
@@ -49,17 +51,21 @@ def responses_used_by_forms(domain: object) -> set[str]:
     return used
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from rasa.shared.importers.importer import TrainingDataImporter
     from rasa.validator import Validator
 
     from actions.names import DEFAULT_ACTION_RESPONSES, Response
 
+    options = argparse.ArgumentParser(description="rasa data validate, as make validate runs it")
+    options.add_argument("--project", type=Path, default=ROOT,
+                         help="the directory with config.yml, domain.yml and data/ (default: this project)")
+    project = options.parse_args(argv).project
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         importer = TrainingDataImporter.load_from_config(
-            str(ROOT / "config.yml"), str(ROOT / "domain.yml"), [str(ROOT / "data")]
+            str(project / "config.yml"), str(project / "domain.yml"), [str(project / "data")]
         )
         validator = Validator.from_importer(importer)
         domain = importer.get_domain()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from actions.handoff import (
     ActionRequestHuman,
 )
 from handoff.policy import HandoffPolicy, should_escalate, should_relay
+from service.clock import fixed_clock
 from service.desk_client import DeskUnavailable
 from service.tickets.rules import Category
 from tests.desk_harness import draft
@@ -96,11 +99,14 @@ async def test_request_human_sends_the_context_package_and_says_the_queue_place(
 
 
 async def test_off_hours_ends_in_a_ticket_with_the_next_contact_time(services: Services) -> None:
-    desk = FakeDesk({"status": "unavailable", "unavailable": "off_hours", "next_contact": "2026-11-22T09:00:00"})
+    desk = FakeDesk({"status": "unavailable", "unavailable": "off_hours", "group": "物流", "hours": "每天 09:00–22:00",
+                     "next_contact": "2026-11-22T09:00:00", "closed_at": "2026-11-21T22:00:00"})
     dispatcher = CollectingDispatcher()
-    events = await ActionRequestHuman(services, desk).run(dispatcher, logistics_conversation(), domain())
+    at_night = replace(services, clock=fixed_clock(datetime(2026, 11, 21, 23, 30)))
+    events = await ActionRequestHuman(at_night, desk).run(dispatcher, logistics_conversation(), domain())
     message = said(dispatcher, "utter_handoff_off_hours")
     assert message["next_contact"] == "2026-11-22 09:00" and message["number"].startswith("T")
+    assert (message["team"], message["closed_at"], message["back_at"]) == ("物流组", "22:00", "明天 09:00")
     assert services.tickets.get(message["number"]).category == "人工未完成"
     assert "handoff_active" not in slot_events(events)
 
