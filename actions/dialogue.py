@@ -15,6 +15,7 @@ from actions.context import entity, latest_text, order_if_visible
 from actions.names import FORM_SLOTS, PROOF_SLOTS, Offer, Response, Slot
 from actions.next_request import offer_next_request
 from actions.tickets import open_ticket
+from handoff.ratings import HandoffRatings
 from service.tickets.rules import Category
 
 _RATING_WORDS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}
@@ -90,7 +91,7 @@ def rating_of(tracker: Tracker) -> int | None:
 
 
 class ActionRateService(ServiceAction):
-    """A 1–5 rating: stored on the ticket it was asked for (1–2 opens an improvement task)."""
+    """A 1–5 rating: stored on the ticket or human chat it was asked for (1–2 opens an improvement task)."""
 
     def name(self) -> str:
         return "action_rate_service"
@@ -107,7 +108,8 @@ class ActionRateService(ServiceAction):
         if number and slot_text(tracker, Slot.PENDING_OFFER) == Offer.RATING:
             await asyncio.to_thread(self.services.tickets.rate, number, rating, comment)
         elif handoff and slot_text(tracker, Slot.PENDING_OFFER) == Offer.RATING:
-            await asyncio.to_thread(self.services.handoffs.rate, handoff, rating, comment)
+            ratings = HandoffRatings(self.services.handoffs, self.services.tickets)  # 1–2: an improvement task too
+            await asyncio.to_thread(ratings.rate, handoff, rating, comment)
         dispatcher.utter_message(response=Response.RATING_THANKS if rating >= 3 else Response.RATING_SORRY,
                                  rating=rating)
         return [SlotSet(Slot.PENDING_OFFER, None), SlotSet(Slot.PENDING_TICKET, None), SlotSet("rating_handoff", None)]

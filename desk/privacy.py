@@ -7,8 +7,8 @@
 
 The conversations are deleted from the tracker store named in Rasa's endpoints file (endpoints.yml by
 default; the tracker_store section's ${VARS} expanded as Rasa does), or from the database given with
---tracker-db; tickets and handoff records are masked in DATABASE_URL. It prints counts, never
-personal data.
+--tracker-db; tickets and handoff records are masked in DATABASE_URL, and the customer's messages in
+the training-data inbox deleted. It prints counts, never personal data.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ def describe(held: Holdings) -> str:
 def report(customer_id: str, erased: Erased) -> str:
     return (f"forgot {customer_id}: {erased.tracker_events} tracker event(s) of {erased.conversations} conversation(s) "
             f"deleted; masked {erased.tickets} ticket(s), {erased.ticket_events} ticket event(s), {erased.ratings} "
-            f"rating(s), {erased.handoff_sessions} handoff session(s), {erased.handoff_messages} handoff message(s); "
+            f"rating(s), {erased.handoff_sessions} handoff session(s), "
+            f"{erased.handoff_messages} handoff message(s); {erased.review_items} training-data inbox item(s) deleted; "
             f"{erased.links} conversation link(s) removed")
 
 

@@ -5,10 +5,14 @@ they were, and those of their tickets and handoff sessions. Their tracker-store 
 (the rows go; no key is needed). Tickets and handoff records stay, because the shop's after-sales
 and reporting need them, but without the person: the name becomes 张*, the phone 138****8000, the
 address stops at the district, and free text (descriptions, summaries, transcripts, comments, the
-handoff context and messages) is scrubbed with `service.privacy` and has the customer's full name
-replaced by the masked one. Anonymous tickets and handoffs of those conversations count as the
-customer's; another customer's records on a shared conversation are left alone. The keyed hashes of
-one-time codes and proof attempts are not personal data in the clear and stay until they expire.
+handoff context and messages, the 服务小结, the 质检 flags quoting the chat) is scrubbed with
+`service.privacy` and has the customer's full name replaced by the masked one. Their messages in
+the training-data inbox of conversation review (service/review/inbox.py) are deleted, exported or
+not: a batch downloaded again leaves them out (a file downloaded before is out of reach). Anonymous
+tickets and handoffs of those conversations count as the customer's; another customer's records on
+a shared conversation are left alone. The keyed hashes of one-time codes and proof attempts are not
+personal data in the clear and stay until they expire; canned replies and the tickets'
+notifications (a number and fixed text) hold no customer's words.
 
 Idempotent: a second run finds the conversations through the tickets it masked, deletes nothing more
 and changes nothing. The conversation links go last, so an interrupted run can be run again.
@@ -27,11 +31,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from handoff import schema as handoff_schema
+from handoff.quality_schema import quality_flags
 from service.channel_schema import channel_users as U
 from service.channel_users import ChannelUsers
 from service.conversation_links import ConversationLinks
 from service.logs import log_event
 from service.privacy import mask_address, mask_email, mask_name, mask_phone, scrub_all
+from service.review.schema import review_inbox
 from service.tickets import schema as ticket_schema
 
 logger = logging.getLogger(__name__)
@@ -97,6 +103,7 @@ class Erased:
     handoff_sessions: int = 0
     handoff_messages: int = 0
     links: int = 0
+    review_items: int = 0  # deleted from the training-data inbox
 
 
 class Masker:
@@ -176,9 +183,11 @@ class CustomerErasure:
             masker = Masker(self._names(conn, held))
             tickets, ticket_events, ratings = self._mask_tickets(conn, masker, held.ticket_ids)
             sessions, messages = self._mask_handoffs(conn, masker, held.session_ids)
+            review_items = self._delete_review_items(conn, held.sender_ids)
         links = self._links.forget(customer_id)
         ChannelUsers(self._engine).forget(customer_id)  # no channel user leads to the customer any more
-        erased = Erased(len(held.sender_ids), tracker_events, tickets, ticket_events, ratings, sessions, messages, links)
+        erased = Erased(len(held.sender_ids), tracker_events, tickets, ticket_events, ratings, sessions, messages, links,
+                        review_items)
         log_event(logger, "customer_forgotten", **vars(erased))
         return erased
 
@@ -206,10 +215,21 @@ class CustomerErasure:
     def _mask_handoffs(self, conn: Connection, masker: Masker, session_ids: Sequence[str]) -> tuple[int, int]:
         sessions = _rewrite(conn, S, S.c.id.in_(session_ids), {
             "summary": masker.text, "context_json": masker.json_text,
-            "rating_comment": masker.text})
+            "rating_comment": masker.text, "closing_summary": masker.text})
         messages = _rewrite(conn, M, M.c.session_id.in_(session_ids),
                             {"text": masker.text, "entities_json": masker.json_text})
+        _rewrite(conn, quality_flags, quality_flags.c.session_id.in_(session_ids),  # 质检 quotes the chat
+                 {"detail": masker.text, "note": masker.text})
         return sessions, messages
+
+    @staticmethod
+    def _delete_review_items(conn: Connection, sender_ids: Sequence[str]) -> int:
+        """The customer's messages in the training-data inbox (masked, but their words): deleted, so no export has
+        them again. The tracker events they came from are gone too, so no scan collects them again."""
+        deleted = 0
+        for chunk in _chunks(sender_ids):
+            deleted += int(conn.execute(review_inbox.delete().where(review_inbox.c.sender_id.in_(chunk))).rowcount or 0)
+        return deleted
 
 
 def _rewrite(conn: Connection, table: sa.Table, where: Any, columns: dict[str, Any]) -> int:

@@ -22,6 +22,9 @@ from handoff.records import HandoffRecords
 from service.clock import fixed_clock
 from service.conversation_links import ConversationLinks
 from service.erasure import CustomerErasure, Erased, SQLTrackerEvents
+from service.review.export import render_export
+from service.review.inbox import CONFIRMED, CORRECTED, FALLBACK, MARKED, Inbox, InboxQuery, NewItem
+from service.review.intents import TrainingData
 from service.settings import Settings, load_settings
 from service.tickets import build_ticket_service
 from service.tickets import schema as ticket_schema
@@ -94,6 +97,7 @@ def handoff_of(world: World, sender: str, customer: dict[str, str], said: str) -
     world.handoffs.add_message(session.id, "customer", "", said, "inform", [{"entity": "phone", "value": customer["phone"]}])
     world.handoffs.add_message(session.id, "agent", "agent1", f"{customer['name']}您好，我来处理")
     world.handoffs.rate(session.id, 5, f"{customer['name']}说谢谢")
+    world.handoffs.set_closing_summary(session.id, f"已为{customer['name']}登记，回电{customer['phone']}")
     return session.id
 
 
@@ -240,3 +244,39 @@ def test_the_projects_endpoint_files_name_their_tracker_databases(monkeypatch: p
     scaled = privacy.tracker_db_url(PROJECT_ROOT / "deploy" / "endpoints.scaled.yml")
     assert scaled is not None and (scaled.get_backend_name(), scaled.host, scaled.database) == (
         "postgresql", "postgres", "xiaozhi")
+
+
+def inbox_item(event_id: int, sender: str, text: str) -> NewItem:
+    return NewItem(event_id=event_id, sender_id=sender, text=text, guess="query_logistics", confidence=0.3,
+                   source=FALLBACK if event_id % 2 else MARKED, said_at=datetime(2026, 11, 21, 9, 0))
+
+
+async def test_a_forgotten_customers_messages_leave_the_training_data_inbox_and_its_exports(world: World) -> None:
+    inbox = Inbox(world.tickets.engine, fixed_clock(datetime(2026, 11, 21, 10, 0)))
+    said = {1: ("web-c001", "我的快递到哪了某某等很久"), 2: ("wechat-c001", "物流怎么还不动"),
+            3: ("web-c002", "连衣裙的退款什么时候到"), 4: ("web-c001", "耳机左耳没声音怎么办")}
+    inbox.add([inbox_item(event_id, sender, text) for event_id, (sender, text) in said.items()])
+    ids = {item.event_id: item.id for item in inbox.search(InboxQuery()).items}
+    for event_id in (1, 2, 3):
+        inbox.review(ids[event_id], CONFIRMED, None, "designer")
+    inbox.review(ids[4], CORRECTED, "repair_request", "designer")
+    training = TrainingData(intents=("query_logistics", "refund_status", "repair_request"), examples={})
+    at = datetime(2026, 11, 21, 10, 0)
+    sent = render_export(inbox.to_export(), training, "20261121-100000", at)
+    inbox.mark_exported(sent.item_ids, sent.batch)
+    assert all(text in sent.text for _, text in said.values())  # C001's words went out in the batch
+
+    erased = world.erasure().forget("C001")
+
+    assert erased.review_items == 3
+    left = inbox.search(InboxQuery())
+    assert [(i.sender_id, i.text) for i in left.items] == [("web-c002", "连衣裙的退款什么时候到")]  # C002's stays
+    assert left.counts[CONFIRMED] == 1 and left.counts[CORRECTED] == 0
+    again = render_export(inbox.batch(sent.batch), training, sent.batch, at)  # the batch downloaded again
+    assert "连衣裙的退款什么时候到" in again.text
+    for sender, text in said.values():
+        if sender != "web-c002":
+            assert text not in again.text, text
+    assert "repair_request" not in again.text  # the intent only C001's message gave is gone from the file too
+    assert world.erasure().forget("C001").review_items == 0  # nothing more to delete
+
