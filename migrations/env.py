@@ -9,6 +9,7 @@ from service.settings import get_settings
 import handoff.schema  # noqa: F401  (registers the handoff tables on the shared metadata)
 import service.identity_schema  # noqa: F401  (and the identity tables)
 import service.channel_schema  # noqa: F401  (and the channel tables)
+import service.review.schema  # noqa: F401  (and conversation review's)
 from service.tickets.schema import metadata
 
 url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url
