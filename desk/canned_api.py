@@ -20,7 +20,7 @@ from sanic.response import HTTPResponse
 from desk.auth import Role
 from desk.auth_api import authenticated
 from desk.errors import BadRequest, NotFoundError, Unprocessable, in_thread
-from desk.openapi_parts import OpenApiPart, Schema, answer, errors, ref
+from desk.openapi_parts import OpenApiPart, Schema, answer, errors, nullable, ref
 from desk.params import MAX_ID, NOT_BLANK, parse_json, single_values
 from desk.views import iso, json_reply
 from service.canned_replies.defaults import DEFAULT_REPLIES
@@ -184,7 +184,7 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
     reply = {"type": "object", "required": ["id", "title", "text", "shortcut", "group", "placeholders"], "properties": {
         "id": {"type": "integer"}, "title": text, "text": text,
         "shortcut": {"type": "string", "nullable": True, "description": "lower case"},
-        "group": {**group, "nullable": True, "description": "null: every skill group"},
+        "group": nullable(group, "null: every skill group"),
         "placeholders": {"type": "array", "items": names_enum},
         "created_by": text, "created_at": when, "updated_by": text, "updated_at": when}}
     listing = {"type": "object", "required": ["items", "total", "groups", "placeholders", "missing_marker"],
@@ -205,7 +205,7 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
                      "description": f"placeholders in braces: {known}; no other braces"},
             "shortcut": {"type": "string", "nullable": True, "maxLength": MAX_SHORTCUT,
                          "pattern": f"^$|{SHORTCUT_PATTERN}", "description": "unique; empty or null for none"},
-            "group": {**group, "nullable": True, "description": "null (or left out) for every skill group"}}}}}}
+            "group": nullable(group, "null (or left out) for every skill group")}}}}}
     id_param = {"name": "reply_id", "in": "path", "required": True, "description": "a canned reply's id",
                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
     supervisor = "主管 only (坐席 get 403)."
@@ -232,10 +232,10 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
                     "tags": ["canned-replies"], "description": supervisor, "parameters": [id_param],
                     "requestBody": body,
                     "responses": {"200": answer(ref("CannedReply"), "changed"),
-                                  **errors(400, 401, 403, 404, 413, 422)}},
+                                  **errors(400, 401, 403, 404, 405, 413, 422)}},
             "delete": {"summary": "Delete a 快捷回复", "operationId": "deleteCannedReply", "tags": ["canned-replies"],
                        "description": supervisor, "parameters": [id_param],
-                       "responses": {"200": answer(ref("Done"), "deleted"), **errors(401, 403, 404)}}},
+                       "responses": {"200": answer(ref("Done"), "deleted"), **errors(401, 403, 404, 405)}}},
     }
     return OpenApiPart(tag="canned-replies", paths=paths,
                        schemas={"CannedReply": reply, "CannedReplyList": listing})

@@ -19,8 +19,8 @@ class OpenApiPart:
 
 
 PartFactory = Callable[[Collection[str]], OpenApiPart]
-RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 413: "PayloadTooLarge",
-             422: "Unprocessable"}  # the shared error responses of /openapi.json's components
+RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed",
+             413: "PayloadTooLarge", 422: "Unprocessable"}  # the shared error responses of /openapi.json's components
 
 
 def ref(name: str) -> Schema:
@@ -36,6 +36,21 @@ def errors(*statuses: int) -> dict[str, Schema]:
 def answer(schema: Schema, description: str) -> Schema:
     """A JSON response."""
     return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+# A calendar day as the desk takes it: 2000-01-01 to 2099-12-31, written YYYY-MM-DD (a day past the month's end,
+# such as 2027-02-30, is still a 4xx: no pattern can say that)
+DAY: Schema = {"type": "string", "format": "date",
+               "pattern": r"^20[0-9]{2}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"}
+
+
+def nullable(schema: Schema, description: str = "") -> Schema:
+    """`schema` or null. An enum lists null too: OpenAPI 3.0 checks `nullable` against the enum, so a nullable
+    enum without it refuses null."""
+    out: Schema = {**schema, "nullable": True}
+    if "enum" in out and None not in out["enum"]:
+        out["enum"] = [*out["enum"], None]
+    return {**out, "description": description} if description else out
 
 
 def query(name: str, description: str, schema: Schema) -> Schema:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from desk.openapi_parts import OpenApiPart, answer, errors, ref
+from desk.openapi_parts import DAY, OpenApiPart, answer, errors, ref
 from desk.openapi_parts import query as query_parameter
 from desk.params import MAX_ID
 from service.review.inbox import MAX_PAGE as INBOX_MAX_PAGE
@@ -96,7 +96,7 @@ def _schemas(statuses: Sequence[str], sources: Sequence[str]) -> dict[str, Schem
 
 def review_part(query: Sequence[str], channels: Sequence[str], statuses: Sequence[str],
                 sources: Sequence[str]) -> OpenApiPart:
-    day = {"type": "string", "format": "date"}
+    day = DAY
     filters = {
         "customer_id": query_parameter("customer_id", "conversations of this customer", {"type": "string",
                               "pattern": "^[A-Za-z0-9_-]{1,16}$"}),
@@ -177,6 +177,6 @@ def review_part(query: Sequence[str], channels: Sequence[str], statuses: Sequenc
                                   {"type": "string", "pattern": "^[0-9]{8}-[0-9]{6}(-[0-9a-f]{4})?$"})],
             "responses": {"200": {"description": "the training file (an attachment)",
                                   "content": {"application/yaml": {"schema": {"type": "string"}}}},
-                          **errors(400, 401, 403, 404, 422)}}},
+                          **errors(400, 401, 403, 404, 405, 422)}}},
     }
     return OpenApiPart(tag="review", paths=paths, schemas=_schemas(statuses, sources))

@@ -12,11 +12,12 @@ from datetime import date, time
 from typing import Any
 
 from desk.errors import BadRequest, Unprocessable
+from desk.openapi_parts import DAY
 from desk.params import MAX_ID, body_object, single_values, whole_number
 from handoff.timetable import DayRule, Hours
 
 HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-YMD = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+YMD = DAY["pattern"]  # FIRST_DAY … LAST_DAY, as written
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 MAX_NOTE = 60
 MAX_USERNAME = 32
@@ -59,11 +60,8 @@ def day_of(value: str, name: str) -> date:
 
 
 def _span(body: Mapping[str, Any]) -> tuple[time, time]:
-    start, end = clock_time(body, "start"), clock_time(body, "end")
-    if start == end:
-        raise Unprocessable("invalid_time", "start and end must differ (an end before the start is the next day)",
-                            "end")
-    return start, end
+    # an end before the start is the next day; the same time is 24 hours (00:00–00:00: round the clock)
+    return clock_time(body, "start"), clock_time(body, "end")
 
 
 def hours_body(raw: bytes) -> Hours:
@@ -71,7 +69,7 @@ def hours_body(raw: bytes) -> Hours:
     body = body_object(raw, ("start", "end"), ("days",))
     start, end = _span(body)
     days = body.get("days")
-    if days is None:
+    if "days" not in body:
         return Hours(start, end)
     if (not isinstance(days, list) or not days or len(days) > 7
             or not all(isinstance(d, int) and not isinstance(d, bool) and 1 <= d <= 7 for d in days)):
@@ -80,7 +78,8 @@ def hours_body(raw: bytes) -> Hours:
 
 
 def day_rule_body(raw: bytes, groups: Collection[str]) -> DayRule:
-    """POST /api/schedules/holidays: {date, group?, closed?, start?, end?, note?}; closed unless hours are given."""
+    """POST /api/schedules/holidays: a closed day {date, group?, closed?: true, note?} or other hours
+    {date, group?, closed?: false, start, end, note?}; closed unless hours are given."""
     body = body_object(raw, ("date",), ("group", "closed", "start", "end", "note"))
     day = day_of(_text(body, "date"), "date")
     group = body.get("group")
@@ -92,14 +91,14 @@ def day_rule_body(raw: bytes, groups: Collection[str]) -> DayRule:
         elif group not in groups:
             raise Unprocessable("invalid_group", f"group must be one of {'、'.join(groups)}", "group")
     closed = body.get("closed")
-    if closed is not None and not isinstance(closed, bool):
+    if "closed" in body and not isinstance(closed, bool):
         raise BadRequest("bad_body", "field 'closed' must be true or false", "closed")
-    note = body.get("note") or ""
+    note = "" if body.get("note") is None else body["note"]
     if not isinstance(note, str):
         raise BadRequest("bad_body", "field 'note' must be a string", "note")
     if len(note) > MAX_NOTE:
         raise Unprocessable("invalid_note", f"note must be at most {MAX_NOTE} characters", "note")
-    has_hours = body.get("start") is not None or body.get("end") is not None
+    has_hours = "start" in body or "end" in body  # given, they must be times (null too is refused)
     if closed is False or (closed is None and has_hours):
         start, end = _span(body)
         return DayRule(day, group, False, start, end, note.strip())

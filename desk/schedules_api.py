@@ -17,14 +17,13 @@ from sanic.response import HTTPResponse
 from desk.auth import Role
 from desk.auth_api import authenticated
 from desk.errors import NotFoundError, in_thread
-from desk.openapi_parts import OpenApiPart, Schema, answer, errors, ref
+from desk.openapi_parts import DAY, OpenApiPart, Schema, answer, errors, nullable, ref
 from desk.schedule_params import (
     HHMM,
     MAX_DAYS,
     MAX_ID,
     MAX_NOTE,
     MAX_USERNAME,
-    YMD,
     day_rule_body,
     hours_body,
     row_id,
@@ -166,7 +165,7 @@ def _body(schema: Schema) -> Schema:
 def openapi_part(groups: Collection[str]) -> OpenApiPart:
     names = list(groups)
     group = {"type": "string", **({"enum": names} if names else {})}
-    text, clock_time, day = {"type": "string"}, {"type": "string", "pattern": HHMM}, {"type": "string", "pattern": YMD}
+    text, clock_time, day = {"type": "string"}, {"type": "string", "pattern": HHMM}, DAY
     weekdays = {"type": "array", "minItems": 1, "maxItems": 7, "items": {"type": "integer", "minimum": 1, "maximum": 7}}
     source = {"type": "string", "enum": ["desk", "handoff.yml", "working_hours"]}
     when = {"type": "string", "format": "date-time", "nullable": True}
@@ -174,7 +173,7 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
     hours = {"type": "object", "required": ["group", "start", "end", "days", "text", "source"], "properties": {
         "group": group, "start": text, "end": text, "days": weekdays, "text": text, "source": source}}
     holiday = {"type": "object", "required": ["date", "closed"], "properties": {
-        "id": {"type": "integer", "nullable": True}, "date": text, "group": {**group, "nullable": True},
+        "id": {"type": "integer", "nullable": True}, "date": text, "group": nullable(group),
         "closed": {"type": "boolean"}, "start": {"type": "string", "nullable": True},
         "end": {"type": "string", "nullable": True}, "note": text, "source": {"type": "string"}}}
     shift = {"type": "object", "required": ["id", "username", "date", "start", "end", "groups"], "properties": {
@@ -197,6 +196,8 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
     id_param = {"in": "path", "required": True, "schema": row}
     supervisor = "主管 only (坐席 get 403)."
     end_note = "An end at or before the start is on the next day (overnight)."
+    holiday_common: Schema = {"date": day, "group": nullable(group),
+                              "note": {"type": "string", "maxLength": MAX_NOTE, "nullable": True}}
     paths: dict[str, Schema] = {
         "/api/schedules": {"get": {
             "summary": "Groups' hours, holidays and shifts (排班)", "operationId": "getSchedules",
@@ -224,17 +225,18 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
         "/api/schedules/holidays": {"post": {
             "summary": "Close a day, or give it other hours (all groups or one)", "operationId": "addHoliday",
             "tags": ["schedules"], "description": f"{supervisor} Closed unless start and end are given. {end_note}",
-            "requestBody": _body({"type": "object", "required": ["date"], "additionalProperties": False,
-                                  "properties": {"date": day, "group": {**group, "nullable": True},
-                                                 "closed": {"type": "boolean", "nullable": True},
-                                                 "start": {**clock_time, "nullable": True},
-                                                 "end": {**clock_time, "nullable": True},
-                                                 "note": {"type": "string", "maxLength": MAX_NOTE, "nullable": True}}}),
+            "requestBody": _body({"oneOf": [
+                {"type": "object", "required": ["date"], "additionalProperties": False, "description": "a closed day",
+                 "properties": {**holiday_common, "closed": {"type": "boolean", "enum": [True]}}},
+                {"type": "object", "required": ["date", "start", "end"], "additionalProperties": False,
+                 "description": "other hours that day", "properties": {
+                     **holiday_common, "closed": {"type": "boolean", "enum": [False]}, "start": clock_time,
+                     "end": clock_time}}]}),
             "responses": {"201": answer(ref("Holiday"), "added"), **errors(400, 401, 403, 404, 413, 422)}}},
         "/api/schedules/holidays/{rule_id}": {"delete": {
             "summary": "Remove a holiday the desk added", "operationId": "deleteHoliday", "tags": ["schedules"],
             "description": supervisor, "parameters": [{**id_param, "name": "rule_id"}],
-            "responses": {"200": answer(ref("Done"), "removed"), **errors(401, 403, 404, 422)}}},
+            "responses": {"200": answer(ref("Done"), "removed"), **errors(401, 403, 404, 405, 422)}}},
         "/api/schedules/shifts": {"post": {
             "summary": "Put an agent on a shift", "operationId": "addShift", "tags": ["schedules"],
             "description": f"{supervisor} The agent's skill groups count as at work during the shift. {end_note}",
@@ -246,7 +248,7 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
         "/api/schedules/shifts/{shift_id}": {"delete": {
             "summary": "Remove a shift", "operationId": "deleteShift", "tags": ["schedules"],
             "description": supervisor, "parameters": [{**id_param, "name": "shift_id"}],
-            "responses": {"200": answer(ref("Done"), "removed"), **errors(401, 403, 404, 422)}}},
+            "responses": {"200": answer(ref("Done"), "removed"), **errors(401, 403, 404, 405, 422)}}},
     }
     return OpenApiPart(tag="schedules", paths=paths, schemas=schemas)
 

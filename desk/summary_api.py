@@ -21,6 +21,7 @@ from desk.auth_api import authenticated
 from desk.errors import Forbidden, NotFoundError, Unprocessable
 from desk.handoff_api import body_of, summary_of
 from desk.openapi_parts import OpenApiPart
+from desk.params import NOT_BLANK
 from desk.views import json_reply
 from handoff.bridge import Bridge
 from handoff.records import HandoffRecords
@@ -88,7 +89,7 @@ def openapi_part(groups: Collection[str]) -> OpenApiPart:
         "max_length": {"type": "integer", "enum": [MAX_SUMMARY]},
         "closing_summary": {"type": "string", "nullable": True, "description": "the one already written, if any"}}}
     late = {"type": "object", "required": ["summary"], "properties": {
-        "summary": {"type": "string", "minLength": 1, "maxLength": 2000,
+        "summary": {"type": "string", "minLength": 1, "maxLength": MAX_SUMMARY, "pattern": NOT_BLANK,
                     "description": f"one line of 1–{MAX_SUMMARY} characters once line breaks are folded"}}}
     added = {"type": "object", "required": ["session_id", "status", "closing_summary"], "properties": {
         "session_id": {"type": "string"}, "status": {"type": "string"},

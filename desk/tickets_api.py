@@ -165,14 +165,16 @@ def tickets_blueprint() -> Blueprint:
         query = ticket_query(request.args, tickets.policy.supervisors)
         me = staff_of(request)
         filters = query.filters
+        # filters add up: mine=true with assignee naming someone else matches no ticket
+        nobody = query.mine and bool(filters.assignee) and filters.assignee != me.username
         if query.mine:
-            if filters.assignee and filters.assignee != me.username:
-                raise Unprocessable("invalid_parameter", "mine=true lists your own tickets: leave assignee out", "mine")
             filters = replace(filters, assignee=me.username)
         try:
             filters = scoped_filter(scope_of(me), filters)
         except NotAllowed as exc:
             raise Forbidden(exc.code, str(exc), "department") from exc
+        if nobody:
+            return json_reply({"items": [], "total": 0, "page": query.page, "page_size": query.page_size})
         page = await run(tickets.search, filters, query.page, query.page_size)
         return await audited_reply(request, lambda role: {
             "items": [ticket_view(t, role, whole=False) for t in page.items], "total": page.total,
@@ -247,6 +249,9 @@ def tickets_blueprint() -> Blueprint:
         wanted = chat_ticket_body(request.body)
         facts = await run(chat_of, request.app.ctx.handoff_records, session_id, me)
         tickets = service(request)
+        if wanted.order_id is not None and wanted.order_id not in {o.order_id for o in facts.orders}:
+            # a well-formed order number the chat does not know (like an assignee with no account)
+            raise Unprocessable("unknown_order", "不是该会话涉及的订单", "order_id")
         created = await run(lambda: tickets.create(draft_from_chat(facts, wanted, me.username)))
         log_event(logger, "ticket_from_chat", number=created.ticket.number, session=facts.session_id,
                   agent=me.username, duplicate=created.duplicate)

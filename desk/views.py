@@ -15,7 +15,7 @@ from sanic.response import json as sanic_json
 
 from desk.auth import Role
 from service.audit import AuditEntry, Owner
-from service.clock import CST
+from service.clock import iso
 from service.privacy import conversation_ref, mask_address, mask_phone, scrub
 from service.tickets.models import Notification, Rating, Ticket, TicketEvent
 
@@ -28,11 +28,6 @@ def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = No
     return sanic_json(body, status=status, headers=headers, dumps=_dumps)
 
 
-def iso(moment: datetime | None) -> str | None:
-    """Stored datetimes are naive CST; they go out with their offset."""
-    if moment is None:
-        return None
-    return (moment.replace(tzinfo=CST) if moment.tzinfo is None else moment).isoformat()
 
 
 def sees_personal_data(role: Role) -> bool:

@@ -122,8 +122,7 @@ def _hours(raw: Any, key: str) -> Hours:
     if not isinstance(raw, dict):
         raise HandoffConfigError(f"{key} must be a mapping with start and end")
     start, end = _time(raw.get("start"), f"{key}.start"), _time(raw.get("end"), f"{key}.end")
-    if start == end:
-        raise HandoffConfigError(f"{key}: start and end must differ")
+    # an end at or before the start runs past midnight: the same time is 24 hours
     return Hours(start, end, _days(raw.get("days"), f"{key}.days"))
 
 

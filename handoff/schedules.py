@@ -11,7 +11,9 @@ from handoff.config import HandoffConfig
 from handoff.schedule_store import ScheduleStore
 from handoff.timetable import HORIZON_DAYS, DayRule, GroupStatus, Hours, Shift, Timetable, span_of
 from service.clock import Clock
-from service.errors import InvalidInput, NotAllowed, NotFound
+from service.errors import NotAllowed, NotFound
+
+UNKNOWN_AGENT = "unknown_agent"  # a shift for a username with no active account (a 422 with this code)
 
 
 class Schedules:
@@ -104,7 +106,7 @@ class Schedules:
         store = self._writable()
         member = next((m for m in store.staff() if m.username == username), None)
         if member is None:
-            raise InvalidInput("username", "not an active staff account")
+            raise NotAllowed(UNKNOWN_AGENT, f"no active staff account '{username[:32]}'")
         shift_id = store.add_shift(username, day, start, end, by)
         begin, finish = span_of(day, start, end)
         return Shift(username, self.config.groups_of(member.skill_groups, member.department), begin, finish, shift_id)

@@ -33,7 +33,8 @@ def span_of(day: date, start: time, end: time) -> Span:
 
 @dataclass(frozen=True)
 class Hours:
-    """A weekly pattern: from `start` to `end` (past midnight when end <= start) on the ISO weekdays in `days`."""
+    """A weekly pattern: from `start` to `end` (past midnight when end <= start; start = end is 24 hours) on the ISO
+    weekdays in `days`."""
 
     start: time
     end: time
@@ -43,7 +44,10 @@ class Hours:
         return span_of(day, self.start, self.end) if day.isoweekday() in self.days else None
 
     def describe(self) -> str:
-        """In Chinese: 每天 09:00–22:00, 周一至周五 09:00–18:00, 每天 20:00–次日 02:00."""
+        """In Chinese: 每天 09:00–22:00, 周一至周五 09:00–18:00, 每天 20:00–次日 02:00, 每天 24 小时 (start = end)."""
+        if self.start == self.end:
+            return f"{describe_days(self.days)} 24 小时" if self.start == time(0) else \
+                f"{describe_days(self.days)} {hhmm(self.start)}–次日 {hhmm(self.end)}"
         until = f"次日 {hhmm(self.end)}" if self.end <= self.start else hhmm(self.end)
         return f"{describe_days(self.days)} {hhmm(self.start)}–{until}"
 

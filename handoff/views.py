@@ -7,6 +7,7 @@ from typing import Any
 
 from handoff.bridge import StartResult
 from service.audit import Owner
+from service.clock import iso
 from service.privacy import conversation_ref, mask_phone, scrub
 
 SUPERVISOR = "主管"
@@ -63,4 +64,4 @@ def start_view(result: StartResult) -> dict[str, Any]:
     return {"status": result.status, "session_id": result.session_id, "group": result.group,
             "position": result.position, "eta_minutes": result.eta_minutes, "agent_name": result.agent_name,
             "unavailable": result.unavailable,
-            "next_contact": result.next_contact.isoformat() if result.next_contact else None}
+            "next_contact": iso(result.next_contact), "hours": result.hours, "closed_at": iso(result.closed_at)}

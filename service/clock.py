@@ -38,3 +38,10 @@ def fixed_clock(moment: datetime) -> Clock:
 
 def start_of(day: date) -> datetime:
     return datetime.combine(day, time.min)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """Stored datetimes are naive CST; they go out with their offset (2026-12-03T09:00:00+08:00)."""
+    if moment is None:
+        return None
+    return (moment.replace(tzinfo=CST) if moment.tzinfo is None else moment).isoformat()

@@ -70,12 +70,10 @@ class ConversationPage:
 
 
 def window(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
-    """[start of `since`, end of `until`) in CST; InvalidInput when reversed or longer than a year."""
+    """[start of `since`, end of `until`) in CST (empty when reversed); InvalidInput when longer than a year."""
     for name, day in (("since", since), ("until", until)):
         if day is not None and not FIRST_DAY <= day <= LAST_DAY:
             raise InvalidInput(name, f"a day from {FIRST_DAY} to {LAST_DAY}")
-    if since and until and since > until:
-        raise InvalidInput("since", "since must not be after until")
     if since and until and (until - since).days > MAX_RANGE_DAYS:
         raise InvalidInput("until", f"a search covers at most {MAX_RANGE_DAYS} days")
     start = datetime.combine(since, time.min, CST) if since else None
@@ -113,6 +111,8 @@ class ConversationSearch:
         if query.rating is not None and not 1 <= query.rating <= 5:
             raise InvalidInput("rating", "a rating is 1 to 5")
         start, end = window(query.since, query.until)
+        if start is not None and end is not None and start >= end:  # since after until: no day is in both
+            return ConversationPage([], 0, query.page, query.page_size)
         senders, truncated = self._candidates(query, start, end)
         if not senders:
             return ConversationPage([], 0, query.page, query.page_size, truncated)

@@ -17,8 +17,11 @@ import schemathesis
 
 STATE_REFUSALS = frozenset({
     "invalid_transition",  # the ticket workflow: 新建 cannot become 新建
-    "unknown_assignee",  # a well-formed username with no active account
+    "unknown_assignee", "unknown_agent",  # a well-formed username with no active account (a ticket's, a shift's)
+    "unknown_order",  # a well-formed order number the handoff chat does not know
     "shortcut_taken",  # a canned reply's shortcut another reply already has
+    "nothing_to_export",  # the training inbox has no reviewed item waiting (the fuzz reviews none first)
+    "summary_exists",  # a chat's 服务小结 is written once (补写 after it was given)
     "not_waiting", "wrong_group", "agent_unavailable", "no_agent", "closed", "not_owner",  # the handoff's state
 })
 

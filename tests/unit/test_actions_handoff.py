@@ -100,7 +100,7 @@ async def test_request_human_sends_the_context_package_and_says_the_queue_place(
 
 async def test_off_hours_ends_in_a_ticket_with_the_next_contact_time(services: Services) -> None:
     desk = FakeDesk({"status": "unavailable", "unavailable": "off_hours", "group": "物流", "hours": "每天 09:00–22:00",
-                     "next_contact": "2026-11-22T09:00:00", "closed_at": "2026-11-21T22:00:00"})
+                     "next_contact": "2026-11-22T09:00:00+08:00", "closed_at": "2026-11-21T22:00:00+08:00"})
     dispatcher = CollectingDispatcher()
     at_night = replace(services, clock=fixed_clock(datetime(2026, 11, 21, 23, 30)))
     events = await ActionRequestHuman(at_night, desk).run(dispatcher, logistics_conversation(), domain())

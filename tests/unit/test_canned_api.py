@@ -126,6 +126,6 @@ def test_the_routes_are_described() -> None:
     paths = spec["paths"]
     assert set(paths[BASE]) == {"get", "post"} and set(paths[f"{BASE}/{{reply_id}}"]) == {"put", "delete"}
     body = paths[BASE]["post"]["requestBody"]["content"]["application/json"]["schema"]
-    assert body["properties"]["group"]["enum"] == ["技术", "物流"] and body["additionalProperties"] is False
+    assert body["properties"]["group"]["enum"] == ["技术", "物流", None] and body["additionalProperties"] is False
     assert {"CannedReply", "CannedReplyList"} <= set(spec["components"]["schemas"])
     assert all(p["allowEmptyValue"] for p in paths[BASE]["get"]["parameters"])

@@ -143,9 +143,9 @@ def test_desk_overrides_and_shifts_change_the_answers(schedules: Schedules) -> N
 
 
 def test_only_active_accounts_go_on_shifts(schedules: Schedules) -> None:
-    from service.errors import InvalidInput, NotFound
+    from service.errors import NotAllowed, NotFound
 
-    with pytest.raises(InvalidInput):
+    with pytest.raises(NotAllowed, match="nobody"):
         schedules.add_shift("nobody", date(2026, 11, 21), time(9), time(13), "supervisor")
     with pytest.raises(NotFound):
         schedules.delete_shift(999)

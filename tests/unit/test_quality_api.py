@@ -81,7 +81,6 @@ async def test_a_chat_is_flagged_when_it_ends_and_a_supervisor_reviews_it(desk: 
     ("?rule=rude", 422, "invalid_parameter", "rule"),
     ("?date_from=21-11-2026", 400, "bad_parameter", "date_from"),
     ("?date_to=2026-02-30", 400, "bad_parameter", "date_to"),
-    ("?date_from=2026-11-22&date_to=2026-11-21", 422, "invalid_parameter", "date_to"),
     ("?page=0", 422, "invalid_parameter", "page"),
     ("?page_size=x", 400, "bad_parameter", "page_size"),
     ("?page_size=101", 422, "invalid_parameter", "page_size"),
@@ -89,6 +88,13 @@ async def test_a_chat_is_flagged_when_it_ends_and_a_supervisor_reviews_it(desk: 
 async def test_bad_list_parameters_are_named(desk: Desk, query: str, status: int, error: str, field: str) -> None:
     answer_status, answer = await desk.call("GET", "/api/quality/flags" + query, await desk.login("supervisor"))
     assert (answer_status, answer["error"], answer.get("field")) == (status, error, field)
+
+
+async def test_a_reversed_date_range_lists_no_flag(desk: Desk) -> None:
+    await flagged_chat(desk)
+    status, page = await desk.call("GET", "/api/quality/flags?date_from=2026-11-22&date_to=2026-11-21",
+                                   await desk.login("supervisor"))
+    assert (status, page["items"]) == (200, [])
 
 
 async def test_bad_reviews_are_named(desk: Desk) -> None:

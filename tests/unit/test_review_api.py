@@ -143,7 +143,6 @@ BAD_INPUT = [
     ("GET", "/api/review/conversations?page_size=51", None, 422, "invalid_parameter"),
     ("GET", "/api/review/conversations?since=2026-13-01", None, 400, "bad_parameter"),
     ("GET", "/api/review/conversations?since=21.11.2026", None, 400, "bad_parameter"),
-    ("GET", "/api/review/conversations?since=2026-11-22&until=2026-11-21", None, 422, "invalid_input"),
     ("GET", "/api/review/conversations?since=0001-01-01", None, 422, "invalid_input"),
     ("GET", "/api/review/conversations?until=9999-12-31", None, 422, "invalid_input"),
     ("GET", "/api/review/conversations?rating=6", None, 422, "invalid_parameter"),

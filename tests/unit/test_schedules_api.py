@@ -52,11 +52,16 @@ async def test_a_supervisor_sets_hours_holidays_and_shifts(desk: Desk) -> None:
     assert status == 200 and back["source"] == "handoff.yml" and back["text"] == "周一至周五 09:00–18:00"
 
 
+async def test_the_same_start_and_end_is_round_the_clock(desk: Desk) -> None:
+    boss = await desk.login("supervisor")
+    status, hours = await desk.call("PUT", f"/api/schedules/groups/{JI}", boss, {"start": "00:00", "end": "00:00"})
+    assert status == 200 and hours["text"] == "每天 24 小时", hours
+
+
 async def test_bad_input_is_a_4xx_with_a_reason(desk: Desk) -> None:
     boss = await desk.login("supervisor")
     cases = [
         ("PUT", f"/api/schedules/groups/{JI}", {"start": "9:00", "end": "18:00"}, 422, "invalid_time"),
-        ("PUT", f"/api/schedules/groups/{JI}", {"start": "09:00", "end": "09:00"}, 422, "invalid_time"),
         ("PUT", f"/api/schedules/groups/{JI}", {"start": "09:00", "end": "18:00", "days": [0]}, 422, "invalid_days"),
         ("PUT", f"/api/schedules/groups/{JI}", {"start": "09:00", "end": "18:00", "days": [True]}, 422, "invalid_days"),
         ("PUT", f"/api/schedules/groups/{JI}", {"start": "09:00", "end": "18:00", "x": 1}, 400, "bad_body"),
@@ -70,8 +75,11 @@ async def test_bad_input_is_a_4xx_with_a_reason(desk: Desk) -> None:
          "invalid_input"),
         ("POST", "/api/schedules/holidays", {"date": "2027-01-01", "note": "长" * 61}, 422, "invalid_note"),
         ("POST", "/api/schedules/holidays", {"date": 20270101}, 400, "bad_body"),
+        ("POST", "/api/schedules/holidays", {"date": "2027-01-01", "closed": None}, 400, "bad_body"),
+        ("POST", "/api/schedules/holidays", {"date": "2027-01-01", "start": None, "end": None}, 400, "bad_body"),
+        ("POST", "/api/schedules/holidays", {"date": "2027-01-01", "end": "18:00"}, 400, "bad_body"),
         ("POST", "/api/schedules/shifts", {"username": "nobody", "date": "2026-11-21", "start": "09:00",
-                                           "end": "18:00"}, 422, "invalid_input"),
+                                           "end": "18:00"}, 422, "unknown_agent"),
         ("POST", "/api/schedules/shifts", {"username": "agent1", "date": "2026-11-21"}, 400, "bad_body"),
         ("DELETE", "/api/schedules/shifts/99999999999999999999", None, 404, "not_found"),
         ("DELETE", "/api/schedules/holidays/0", None, 404, "not_found"),
