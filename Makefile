@@ -46,9 +46,10 @@ train: $(MODEL) ## train the Rasa model if the data changed since the last one
 run: $(MODEL) web-deps ## start actions :5055, desk :5006 (agent console /console/) and Rasa :5005, embedded mode
 	$(PY) scripts/run_embedded.py
 
-# The chat widget's socket.io-client (web/widget.js), from the committed package-lock.json; the desk serves it.
+# The chat widget's socket.io-client (web/widget.js) and the console's ECharts (报表), from the committed
+# package-lock.json; the desk serves them.
 .PHONY: web-deps
-web-deps: node_modules/.package-lock.json ## install the chat widget's socket.io-client from package-lock.json (npm ci)
+web-deps: node_modules/.package-lock.json ## install the widget's socket.io-client and the console's ECharts from package-lock.json (npm ci)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is required for the chat widget (socket.io-client from package-lock.json):"; \
@@ -134,6 +135,10 @@ bench-tickets: $(VENV)/.installed ## bench/tickets.py: ticket creations/s and de
 
 bench-handoff: $(MODEL) ## bench/handoff.py: relay latency both ways at 20 concurrent handoffs (embedded, Redis)
 	$(PY) bench/handoff.py
+
+.PHONY: bench-assist
+bench-assist: $(VENV)/.installed ## bench/assist.py: agent assist top-1/top-3 hit rate, MRR, p50 latency; BM25 alone vs + encoder re-rank
+	$(PY) bench/assist.py
 
 lint: $(VENV)/.installed ## ruff and mypy
 	$(VENV)/bin/ruff check actions service connectors desk handoff scripts bench tests

@@ -26,7 +26,7 @@ from desk.audit_trail import AuditTrail
 from desk.auth import AuthError, Claims, Role, StaffMember
 from desk.auth_api import check_token
 from desk.errors import Unprocessable
-from desk.handoff_api import connect_agent, text_of
+from desk.handoff_api import connect_agent, summary_of, text_of
 from handoff.bridge import Bridge
 from handoff.records import HandoffRecords
 from handoff.views import AGENT, for_role, session_owner
@@ -183,7 +183,7 @@ async def hello_of(app: Sanic, member: StaffMember) -> dict[str, Any]:
     open_sessions = await asyncio.to_thread(records.open_sessions)
     mine = [s for s in open_sessions if s.agent == member.username]
     team = [s for s in open_sessions if s.status == "assigned" and s.agent != member.username]
-    me = next((a for a in await app.ctx.queue_state.agents() if a.username == member.username), None)
+    me = await bridge.agent(member.username)
     return {
         "type": "hello",
         "me": {"username": member.username, "name": member.name, "role": member.role.value,
@@ -249,10 +249,11 @@ async def handle_command(app: Sanic, member: StaffMember, raw: str) -> dict[str,
         elif kind == "transfer":
             await bridge.transfer(user, session_id, group=command.get("group"), to_agent=command.get("agent"))
         elif kind == "end":
-            await bridge.end(user, session_id)
+            await bridge.end(user, session_id, summary_of(command))
         else:
             return {"type": "error", "error": "bad_request", "reason": f"unknown command type {kind!r}", **echo}
     except (NotFound, NotAllowed, InvalidInput, Unprocessable) as exc:
         return {"type": "error", "request": kind, "session_id": session_id or None,
-                "error": getattr(exc, "code", "not_found"), "reason": str(exc), **echo}
+                "error": getattr(exc, "code", "invalid_input" if isinstance(exc, InvalidInput) else "not_found"),
+                "reason": str(exc), **({"field": exc.field} if getattr(exc, "field", None) else {}), **echo}
     return {"type": "ok", "request": kind, "session_id": session_id or None, **echo}

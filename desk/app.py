@@ -15,21 +15,31 @@ from sanic.request import Request
 from sanic.response import HTTPResponse, file, redirect
 
 from desk.agent_socket import AUTH_TIMEOUT_S, AgentSockets, agent_socket_blueprint, check_sockets
+from desk.assist_api import assist_blueprint
 from desk.audit_api import audit_blueprint
 from desk.audit_trail import AuditTrail
 from desk.auth import PasswordHasher, StaffDirectory, TokenIssuer
 from desk.auth_api import auth_blueprint
+from desk.canned_api import canned_blueprint
 from desk.errors import NotFoundError, register_error_handlers
 from desk.escalation import run_escalation
 from desk.handoff_api import handoff_blueprint
+from desk.handoff_meta_api import handoff_meta_blueprint
 from desk.login_throttle import CheckGate, LoginThrottle
 from desk.openapi import meta_blueprint
+from desk.quality_api import quality_blueprint
 from desk.rasa_client import HttpRasaClient, RasaClient
+from desk.reports_api import reports_blueprint
+from desk.review_api import review_blueprint
 from desk.revocation import TokenRevocations
+from desk.schedules_api import schedules_blueprint
+from desk.summary_api import summary_blueprint
 from desk.tickets_api import tickets_blueprint
+from desk.tracker_log import listen_for_tracker_log
 from handoff.bridge import Bridge
 from handoff.config import load_config as load_handoff_config
 from handoff.records import HandoffRecords
+from handoff.schedules import desk_schedules
 from handoff.state import QueueState, open_queue_state
 from service.audit import AuditLog
 from service.clock import Clock
@@ -114,6 +124,15 @@ def create_app(
     app.blueprint(audit_blueprint())
     app.blueprint(handoff_blueprint())
     app.blueprint(agent_socket_blueprint())
+    app.blueprint(handoff_meta_blueprint())
+    app.blueprint(schedules_blueprint())
+    listen_for_tracker_log(app)  # the tracker store review and reports read: opened before their start listeners
+    app.blueprint(review_blueprint())
+    app.blueprint(reports_blueprint())
+    app.blueprint(summary_blueprint())
+    app.blueprint(quality_blueprint())
+    app.blueprint(assist_blueprint())
+    app.blueprint(canned_blueprint())
     app.blueprint(meta_blueprint(policy.supervisors, handoff_config.groups))
     if WIDGET_DIR.is_dir():  # the customers' demo page with the chat widget (same routes as the console's)
         app.static("/chat", str(WIDGET_DIR), name="widget")
@@ -150,9 +169,11 @@ def create_app(
         if app.ctx.queue_state is None:
             app.ctx.queue_state = await open_queue_state(settings.redis_url, settings.queue_prefix)
             app.ctx.owned.append(app.ctx.queue_state)
+        app.ctx.schedules = desk_schedules(handoff_config, engine, clock)
         app.ctx.bridge = Bridge(app.ctx.queue_state, app.ctx.handoff_records, app.ctx.rasa, app.ctx.tickets,
-                                handoff_config, clock)
-        app.ctx.agent_profile = lambda member: agent_profile(engine, handoff_config.groups_of, member)
+                                handoff_config, clock, app.ctx.schedules)
+        app.ctx.agent_profile = lambda member: agent_profile(engine, handoff_config.groups_of, member,
+                                                             handoff_config.default_capacity)
         app.ctx.queue_state.listen(app.ctx.agent_sockets.deliver)
         restored = await app.ctx.bridge.restore()
         if restored:
@@ -213,8 +234,9 @@ def session_customer(records: HandoffRecords, reference: str) -> str | None:
         return None
 
 
-def agent_profile(engine: Any, groups_of: Any, member: Any) -> tuple[frozenset[str], int]:
-    """An agent's skill groups and capacity from their staff account."""
+def agent_profile(engine: Any, groups_of: Any, member: Any, default_capacity: int = 3) -> tuple[frozenset[str], int]:
+    """An agent's skill groups and capacity from their staff account (handoff.yml's default_capacity when the
+    account gives none)."""
     from sqlalchemy import select
 
     from service.tickets.schema import staff
@@ -223,8 +245,8 @@ def agent_profile(engine: Any, groups_of: Any, member: Any) -> tuple[frozenset[s
         row = conn.execute(select(staff.c.skill_groups, staff.c.capacity, staff.c.department)
                            .where(staff.c.username == member.username)).first()
     if row is None:
-        return groups_of("", member.department), 3
-    return groups_of(row.skill_groups or "", row.department), int(row.capacity or 3)
+        return groups_of("", member.department), default_capacity
+    return groups_of(row.skill_groups or "", row.department), int(row.capacity or default_capacity)
 
 
 async def to_console(_request: Request) -> HTTPResponse:

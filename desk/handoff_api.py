@@ -20,14 +20,13 @@ from sanic.response import HTTPResponse
 from desk.audit_trail import audited_reply
 from desk.auth import StaffMember
 from desk.auth_api import authenticated
-from desk.errors import BadRequest, Forbidden, NotFoundError, Unauthorized, Unprocessable
+from desk.errors import BadRequest, Forbidden, Unauthorized, Unprocessable, service_refusals
 from desk.params import parse_json
 from desk.views import json_reply
 from handoff.bridge import Bridge, StartRequest
-from handoff.records import HandoffRecords
+from handoff.summary import MAX_SUMMARY
 from handoff.views import for_role, session_owner, start_view
 from service.desk_keys import BOT_AUDIENCE
-from service.errors import InvalidInput, NotAllowed, NotFound
 
 MAX_TEXT = 2000
 
@@ -66,14 +65,8 @@ def require_bot(request: Request) -> None:
 
 async def call(coro: Any) -> Any:
     """A bridge call, its refusals turned into API errors."""
-    try:
+    with service_refusals():
         return await coro
-    except NotFound as exc:
-        raise NotFoundError("not_found", f"no {exc.kind} {exc.key}") from exc
-    except NotAllowed as exc:
-        raise Unprocessable(exc.code, str(exc)) from exc
-    except InvalidInput as exc:
-        raise Unprocessable("invalid_input", f"{exc.field}: {exc.reason}", exc.field) from exc
 
 
 def body_of(raw: bytes, required: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -105,6 +98,19 @@ def text_of(body: dict[str, Any], key: str = "text") -> str:
     if len(text) > MAX_TEXT:
         raise Unprocessable("invalid_input", f"{key} must be at most {MAX_TEXT} characters", key)
     return text.strip()
+
+
+def summary_of(body: dict[str, Any]) -> str:
+    """The 服务小结 of an end command or request, as sent (the bridge folds and checks it): required, 1–200
+    characters with something besides whitespace."""
+    summary = body.get("summary")
+    if summary is None or (isinstance(summary, str) and not summary.strip()):
+        raise Unprocessable("invalid_input", f"请填写服务小结（1–{MAX_SUMMARY} 字）", "summary")
+    if not isinstance(summary, str):
+        raise Unprocessable("invalid_input", "summary must be a string", "summary")
+    if len(summary) > MAX_SUMMARY:
+        raise Unprocessable("invalid_input", f"服务小结最多 {MAX_SUMMARY} 字，现在 {len(summary)} 字", "summary")
+    return summary
 
 
 async def connect_agent(app: Sanic, member: StaffMember) -> None:
@@ -141,8 +147,7 @@ def handoff_blueprint() -> Blueprint:
     async def leave(request: Request, session_id: str) -> HTTPResponse:
         require_bot(request)
         bridge: Bridge = request.app.ctx.bridge
-        records: HandoffRecords = request.app.ctx.handoff_records
-        session = await call(asyncio.to_thread(records.get, session_id))
+        session = await call(bridge.session(session_id))
         if session.status != "queued":
             return json_reply({"status": session.status})
         left = await call(bridge.leave(session_id))
@@ -190,7 +195,8 @@ def handoff_blueprint() -> Blueprint:
     @bp.post("/handoff/sessions/<session_id>/end")
     @authenticated()
     async def end(request: Request, session_id: str) -> HTTPResponse:
-        ended = await call(request.app.ctx.bridge.end(request.ctx.staff.username, session_id))
+        summary = summary_of(body_of(request.body))
+        ended = await call(request.app.ctx.bridge.end(request.ctx.staff.username, session_id, summary))
         return json_reply({"session_id": ended.id, "status": ended.status})
 
     @bp.put("/agents/me/status")

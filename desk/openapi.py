@@ -16,6 +16,8 @@ from desk.openapi_parts import load_parts
 from desk.params import BOOLEANS, MAX_COMMENT, MAX_NOTIFICATIONS, NOT_BLANK
 from desk.views import json_reply
 from handoff.queueing import AGENT_STATUSES
+from handoff.summary import MAX_SUMMARY
+from service.tickets.drafting import MAX_DESCRIPTION, MAX_TITLE
 from service.tickets.policy import PRIORITIES
 from service.tickets.rules import Category, Kind, Status
 from service.tickets.service import MAX_PAGE, MAX_PAGE_SIZE
@@ -55,6 +57,8 @@ BOOLEAN_QUERY: Schema = {"type": "string", "enum": list(BOOLEANS)}
 def _schemas(departments: list[str]) -> dict[str, Schema]:
     text, when = {"type": "string"}, {"type": "string", "format": "date-time"}
     nullable_text, nullable_when = {"type": "string", "nullable": True}, {**when, "nullable": True}
+    next_statuses = {"type": "array", "items": {"type": "string", "enum": STATUSES},
+                     "description": "the statuses this ticket may move to now, for the caller's role (workflow order)"}
     ticket_fields: dict[str, Schema] = {
         "id": {"type": "integer"}, "number": text, "kind": {"type": "string", "enum": [k.value for k in Kind]},
         "category": {"type": "string", "enum": [c.value for c in Category]},
@@ -77,8 +81,8 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
         "Error": {"type": "object", "required": ["error", "reason"], "properties": {
             "error": {"type": "string", "description": "a code: bad_json, bad_body, bad_parameter, invalid_parameter, "
                       "missing_token, invalid_token, token_expired, token_revoked, account_disabled, bad_credentials, "
-                      "account_locked, address_locked, forbidden, other_department, not_found, "
-                      "invalid_status, invalid_transition, unknown_assignee, ..."},
+                      "account_locked, address_locked, forbidden, other_department, not_owner, supervisor_only, "
+                      "not_found, invalid_status, invalid_transition, invalid_input, unknown_assignee, ..."},
             "reason": {"type": "string", "description": "for people; a refused status change gives the workflow's "
                        "Chinese message"},
             "field": {"type": "string", "description": "the parameter or field at fault, when there is one"}}},
@@ -103,10 +107,12 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
             "from_status": nullable_text, "to_status": nullable_text, "comment": text}},
         "Rating": {"type": "object", "properties": {"score": {"type": "integer", "minimum": 1, "maximum": 5},
                                                     "comment": text, "at": when}},
-        "TicketDetail": {"type": "object", "required": ["ticket", "trail", "ratings"], "properties": {
+        "TicketDetail": {"type": "object", "required": ["ticket", "trail", "ratings", "next_statuses"], "properties": {
             "ticket": _ref("Ticket"), "trail": {"type": "array", "items": _ref("TrailEvent")},
-            "ratings": {"type": "array", "items": _ref("Rating")}}},
-        "TicketEnvelope": {"type": "object", "required": ["ticket"], "properties": {"ticket": _ref("Ticket")}},
+            "ratings": {"type": "array", "items": _ref("Rating")}, "next_statuses": next_statuses}},
+        "TicketEnvelope": {"type": "object", "required": ["ticket", "next_statuses"], "properties": {
+            "ticket": _ref("Ticket"), "next_statuses": next_statuses}},
+        **_chat_ticket_schemas(departments),
         "AssignRequest": {"type": "object", "required": ["assignee"], "additionalProperties": False, "properties": {
             "assignee": {"type": "string", "description": "a staff username; 坐席 may only name themselves; one "
                          "that is not an active account is a 422 unknown_assignee"}}},
@@ -158,6 +164,7 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
         _query("customer_id", "only this customer's tickets", {"type": "string"}),
         _query("overdue", "only tickets marked overdue (true or 1) or not (false or 0)", boolean),
         _query("open", "true or 1: leave out 已解决 and 已关闭", boolean),
+        _query("mine", "true or 1: only tickets assigned to me (with assignee naming someone else: none)", boolean),
         _query("q", "a ticket number, an order id or a phone number", {"type": "string"}),
         _query("page", "page number, from 1", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}),
         _query("page_size", "tickets per page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE,
@@ -198,6 +205,12 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
             "summary": "One ticket with its audit trail and ratings", "operationId": "getTicket", "tags": ["tickets"],
             "parameters": [NUMBER],
             "responses": {"200": _json(_ref("TicketDetail"), "the ticket"), **_errors(401, 403, 404)}}},
+        "/api/tickets/{number}/assignees": {"get": {
+            "summary": "Who the ticket may be assigned to", "operationId": "listTicketAssignees", "tags": ["tickets"],
+            "description": "Active staff who may work on it: its department's 坐席 and every 主管. `selectable` says "
+                           "whom the caller may pick (a 坐席 only themselves).", "parameters": [NUMBER],
+            "responses": {"200": _json(_ref("AssigneeList"), "the candidates"), **_errors(401, 403, 404)}}},
+        **_chat_ticket_paths(),
         "/api/tickets/{number}/assign": {"post": {
             "summary": "Assign a ticket", "operationId": "assignTicket", "tags": ["tickets"],
             "description": "坐席 may assign only to themselves; 主管 to anyone. A 新建 or 重新打开 ticket becomes 已分派.",
@@ -206,7 +219,9 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
             "responses": post_ticket}},
         "/api/tickets/{number}/status": {"post": {
             "summary": "Move a ticket along the workflow", "operationId": "changeStatus", "tags": ["tickets"],
-            "description": "A move the workflow does not allow is a 422 whose reason lists the allowed ones. Moving "
+            "description": "A move the workflow does not allow is a 422 whose reason lists the allowed ones; one "
+                           "reserved for 主管 (已关闭 → 重新打开) is a 403 supervisor_only for a 坐席 (GET "
+                           "/api/tickets/{number} lists next_statuses for the caller). Moving "
                            "to 待客户确认 or 已解决 sends the customer a message through the bot.",
             "parameters": [NUMBER],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("StatusRequest")}}},
@@ -244,6 +259,83 @@ def _paths(departments: list[str]) -> dict[str, Schema]:
     }
 
 
+SESSION_ID = {"name": "session_id", "in": "path", "required": True, "description": "a handoff session's id",
+              "schema": {"type": "string"}}
+
+
+def _chat_ticket_schemas(departments: list[str]) -> dict[str, Schema]:
+    """新建工单 from a handoff chat: its prefill, the request, the answer; and a ticket's candidate assignees."""
+    text = {"type": "string"}
+    categories = [c.value for c in Category]
+    chat_ticket_common: Schema = {
+        "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE, "pattern": NOT_BLANK},
+        "priority": {"type": "string", "enum": list(PRIORITIES), "description": "at least this; the rules may "
+                     "raise it (safety words: 特急, VIP: 紧急)"},
+        "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "description": "default: the title"},
+        "order_id": {"type": "string", "pattern": "^E[0-9]{12}$", "description": "one of the chat's orders "
+                     "(the draft's orders); another is a 422 invalid_input"}}
+    return {
+        "AssigneeList": {"type": "object", "required": ["number", "department", "items"], "properties": {
+            "number": text, "department": {"type": "string", "enum": departments},
+            "items": {"type": "array", "items": {"type": "object", "required": ["username", "selectable"],
+                      "properties": {"username": text, "name": text, "role": {"type": "string", "enum": ROLES},
+                                     "department": text, "selectable": {"type": "boolean"}}}}}},
+        "ChatTicketDraft": {"type": "object", "required": ["session_id", "kind", "category", "priority", "title"],
+                            "properties": {
+            "session_id": text, "kind": {"type": "string", "enum": [k.value for k in Kind]},
+            "category": {"type": "string", "enum": categories}, "priority": {"type": "string", "enum": list(PRIORITIES)},
+            "title": {"type": "string", "maxLength": MAX_TITLE}, "description": {"type": "string",
+                                                                               "maxLength": MAX_DESCRIPTION},
+            "order_id": {"type": "string", "nullable": True}, "intent": text,
+            "orders": {"type": "array", "items": {"type": "object", "properties": {"order_id": text, "summary": text}}},
+            "customer_name": text, "customer_vip": {"type": "boolean"},
+            "departments": {"type": "object", "description": "where a ticket of each category would go",
+                            "additionalProperties": {"type": "string", "enum": departments}}}},
+        # a ticket about the customer's case (问题: any category but 改进) or an improvement task (改进 / 改进)
+        "ChatTicketRequest": {"oneOf": [
+            {"type": "object", "required": ["category", "title"], "additionalProperties": False,
+             "description": "a ticket about the customer's case", "properties": {
+                 **chat_ticket_common, "category": {
+                     "type": "string", "enum": [c for c in categories if c != Category.IMPROVEMENT.value]},
+                 "kind": {"type": "string", "enum": [Kind.ISSUE.value], "description": "default 问题"}}},
+            {"type": "object", "required": ["category", "kind", "title"], "additionalProperties": False,
+             "description": "an improvement task", "properties": {
+                 **chat_ticket_common, "category": {"type": "string", "enum": [Category.IMPROVEMENT.value]},
+                 "kind": {"type": "string", "enum": [Kind.IMPROVEMENT.value]}}}]},
+        "ChatTicketCreated": {"type": "object", "required": ["number", "duplicate", "department", "next_statuses"],
+                              "properties": {
+            "number": text, "duplicate": {"type": "boolean", "description": "true: the customer's open ticket for "
+                                                  "this order and category got a comment instead (200)"},
+            "department": {"type": "string", "enum": departments}, "priority": {"type": "string",
+                                                                                "enum": list(PRIORITIES)},
+            "status": {"type": "string", "enum": STATUSES},
+            "ticket": {**_ref("Ticket"), "description": "only when the caller may work on it"},
+            "next_statuses": {"type": "array", "items": {"type": "string", "enum": STATUSES}}}},
+    }
+
+
+def _chat_ticket_paths() -> dict[str, Schema]:
+    who = "For the agent holding (or who last held) the chat, or a 主管; anyone else: 403 not_owner."
+    return {
+        "/api/handoff/sessions/{session_id}/ticket-draft": {"get": {
+            "summary": "Prefill of 新建工单 from a handoff chat", "operationId": "draftChatTicket", "tags": ["tickets"],
+            "description": f"{who} Category from the customer's topic, the chat's order, the customer's words "
+                           "(phones and addresses masked).", "parameters": [SESSION_ID],
+            "responses": {"200": _json(_ref("ChatTicketDraft"), "the prefill"), **_errors(401, 403, 404)}}},
+        "/api/handoff/sessions/{session_id}/tickets": {"post": {
+            "summary": "Open a ticket from a handoff chat", "operationId": "createChatTicket", "tags": ["tickets"],
+            "description": f"{who} The customer, the conversation and the order come from the chat's record; the "
+                           "body gives only the choices. The department follows the routing rules. The trail's "
+                           "first event names the chat. 201 new; 200 when an open ticket for the same customer, "
+                           "order and category got a comment instead.",
+            "parameters": [SESSION_ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ChatTicketRequest")}}},
+            "responses": {"201": _json(_ref("ChatTicketCreated"), "the new ticket"),
+                          "200": _json(_ref("ChatTicketCreated"), "the customer's open ticket, commented"),
+                          **_errors(400, 401, 403, 404, 413, 422)}}},
+    }
+
+
 def _body(description: str, properties: dict[str, Schema], required: list[str], **extra: Any) -> Schema:
     """A handoff body: a JSON object; required fields present, not null and not empty; fields it does not name are
     ignored; optional fields may be null (the same as leaving them out)."""
@@ -267,12 +359,16 @@ def _handoff_schemas() -> dict[str, Schema]:
             "session_id": maybe_text, "group": text, "position": maybe_int, "eta_minutes": maybe_int,
             "agent_name": maybe_text,
             "unavailable": {"type": "string", "nullable": True, "enum": ["off_hours", "no_agent", None]},
-            "next_contact": {**when, "nullable": True}}},
+            "next_contact": {**when, "nullable": True, "description": "off hours: when the group is back"},
+            "hours": {"type": "string", "description": "the group's usual hours, e.g. 每天 09:00–22:00"},
+            "closed_at": {**when, "nullable": True, "description": "off hours: when the group stopped today"}}},
         "HandoffQueue": {"type": "object", "required": ["waiting", "groups", "agents"], "properties": {
             "waiting": {"type": "array", "items": {"type": "object", "properties": {
                 "session_id": text, "group": text, "priority": {"type": "integer"}, "position": {"type": "integer"},
                 "waited_s": {"type": "integer"}, "summary": text, "reason": text, "channel": text,
-                "customer_name": text, "vip": {"type": "boolean"}}}},
+                "customer_name": text, "vip": {"type": "boolean"},
+                "offered_to": {"type": "array", "items": text, "description": "the groups that may take the "
+                               "customer: its own, and its overflow group once the wait passed the limit"}}}},
             "groups": {"type": "array", "items": text},
             "agents": {"type": "array", "items": {"type": "object", "properties": {
                 "username": text, "name": text, "status": text, "active": {"type": "integer"},
@@ -280,6 +376,7 @@ def _handoff_schemas() -> dict[str, Schema]:
         "HandoffSession": {"type": "object", "required": ["session_id", "status", "messages"], "properties": {
             "session_id": text, "status": text, "group": text, "reason": text, "priority": {"type": "integer"},
             "agent": maybe_text, "summary": text, "context": anything, "queued_at": {**when, "nullable": True},
+            "closing_summary": {**maybe_text, "description": "服务小结: the agent's line when the chat ended"},
             "messages": {"type": "array", "items": {"type": "object", "properties": {
                 "at": {**when, "nullable": True}, "direction": text, "author": maybe_text, "text": text,
                 "intent": maybe_text, "entities": {"type": "array", "nullable": True, "items": {}},
@@ -358,9 +455,18 @@ def _handoff_paths(groups: list[str]) -> dict[str, Schema]:
                                      "properties": {"agent": needed, "group": left_out}}]}}}},
             "responses": {**agent_answer, **_errors(400, 413)}}},
         "/api/handoff/sessions/{session_id}/end": {"post": {
-            "summary": "End the chat; the bot takes over and asks for a rating", "operationId": "endHandoff",
-            "tags": ["handoff"], "parameters": [session], "requestBody": _ignored_body("empty"),
-            "responses": agent_answer}},
+            "summary": "End the chat with a 服务小结; the bot takes over and asks for a rating",
+            "operationId": "endHandoff", "tags": ["handoff"], "parameters": [session],
+            "description": "The summary is stored on the record and sent to the customer (服务小结：…) before the "
+                           "rating question. Required while the chat is open (422 invalid_input, field summary); "
+                           "when the customer already left, one given is only stored. GET …/summary-draft drafts one.",
+            "requestBody": {"required": True, "description": "{summary}; fields it does not name are ignored",
+                            "content": {"application/json": {"schema": {
+                                "type": "object", "required": ["summary"], "properties": {
+                                    "summary": {"type": "string", "minLength": 1, "maxLength": MAX_SUMMARY,
+                                                "pattern": NOT_BLANK,
+                                                "description": "one line: whitespace collapsed, 1–200 characters"}}}}}},
+            "responses": {**agent_answer, **_errors(400, 413)}}},
         "/api/agents/me/status": {"put": {
             "summary": "Set my status: 在线, 忙碌 or 离开", "operationId": "setAgentStatus", "tags": ["handoff"],
             "requestBody": _body("the status", {"status": {"type": "string", "enum": list(AGENT_STATUSES)}},
@@ -416,6 +522,9 @@ def openapi_spec(departments: Collection[str], groups: Collection[str] = ()) -> 
                 "NotFound": {"description": "no such ticket or handoff session", **error},
                 "Unprocessable": {"description": "well-formed but not acceptable", **error},
                 "PayloadTooLarge": {"description": "the body is over 64 KiB", **error},
+                "MethodNotAllowed": {"description": "an id left empty (or a path that ends on another route) names "
+                                                    "a route without this method; Allow lists its methods",
+                                     "headers": {"Allow": {"schema": {"type": "string"}}}, **error},
             },
         },
     }

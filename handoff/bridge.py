@@ -11,14 +11,34 @@ import asyncio
 import contextvars
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
 from handoff.config import PRIORITY_NORMAL, PRIORITY_URGENT, HandoffConfig
-from handoff.queueing import AGENT_STATUSES, ONLINE, AgentState, Waiting, agents_for, eta_minutes, plan_assignments, positions
+from handoff.queueing import (
+    AGENT_STATUSES,
+    ONLINE,
+    AgentState,
+    Waiting,
+    agents_for,
+    eta_minutes,
+    offered_groups,
+    plan_assignments,
+    positions,
+)
 from handoff.records import ABANDONED, ENDED, TIMED_OUT, HandoffRecords, Session
+from handoff.schedules import Schedules
 from handoff.state import QueueState
+from handoff.summary import (
+    DUE_LIMIT,
+    DUE_WITHIN,
+    check_late_writer,
+    check_summary,
+    customer_line,
+    summary_due,
+)
 from service.clock import CST, Clock
 from service.errors import InvalidInput, NotAllowed, NotFound
 from service.logs import log_event
@@ -33,6 +53,7 @@ AGENT_MESSAGE = "EXTERNAL_agent_message"
 QUEUE_UPDATE = "EXTERNAL_queue_update"
 HANDOFF_ENDED = "EXTERNAL_handoff_ended"
 HANDOFF_TIMEOUT = "EXTERNAL_handoff_timeout"
+AGENT_ROLE = "坐席"
 URGENT_REASONS = frozenset({"complaint", "angry"})
 MAX_TEXT = 2000
 
@@ -75,12 +96,14 @@ class StartResult:
     eta_minutes: int | None = None
     agent_name: str | None = None
     unavailable: str | None = None  # off_hours | no_agent
-    next_contact: datetime | None = None
+    next_contact: datetime | None = None  # off hours: when the group is back (None: nothing scheduled soon)
+    hours: str = ""  # the group's usual hours in Chinese, e.g. 每天 09:00–22:00
+    closed_at: datetime | None = None  # off hours: when the group stopped earlier today, if it worked today
 
 
 class Bridge:
     def __init__(self, state: QueueState, records: HandoffRecords, messenger: Messenger, tickets: TicketService,
-                 config: HandoffConfig, clock: Clock) -> None:
+                 config: HandoffConfig, clock: Clock, schedules: Schedules | None = None) -> None:
         self._state = state
         self._records = records
         self._messenger = messenger
@@ -89,6 +112,10 @@ class Bridge:
         self._pending: set[asyncio.Task[bool]] = set()
         self.config = config
         self._clock = clock
+        self.schedules = schedules or Schedules(config)  # without the desk's database: handoff.yml's hours only
+        # called with each finished chat's record, and again when a summary is added to it afterwards (so a hook
+        # must be idempotent; the desk's 质检 adds one: desk/quality_api.py)
+        self.ended_hooks: list[Callable[[Session], Awaitable[None]]] = []
 
     async def _db(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -109,18 +136,22 @@ class Bridge:
             return await self._result(existing)
         group = self.config.group_for("complaint" if request.reason == "complaint" else request.intent)
         now = self._clock.now()
-        if not self.config.is_working_time(now):
-            return StartResult("unavailable", group=group, unavailable="off_hours",
-                               next_contact=self.config.next_opening(now))
-        if not agents_for(group, await self._state.agents()):
-            return StartResult("unavailable", group=group, unavailable="no_agent")
+        hours = await self._db(self.schedules.status, group, now)
+        if not hours.open:
+            return StartResult("unavailable", group=group, unavailable="off_hours", next_contact=hours.back_at,
+                               hours=hours.hours, closed_at=hours.closed_at)
+        helpers = (group, *((self.config.overflow[group].to,) if group in self.config.overflow else ()))
+        agents = await self._state.agents()
+        if not any(agents_for(g, agents) for g in helpers):  # scheduled, but nobody of the group is at work
+            return StartResult("unavailable", group=group, unavailable="no_agent", hours=hours.hours)
+        preferred = await self._db(self._records.last_agent, request.customer_id, request.sender_id)
         urgent = request.urgent or request.customer_vip or request.reason in URGENT_REASONS
         session = await self._db(
             self._records.open_session, sender_id=request.sender_id, channel=request.channel,
             customer_id=request.customer_id, reason=request.reason, skill_group=group,
             priority=PRIORITY_URGENT if urgent else PRIORITY_NORMAL, summary=request.summary, context=request.context)
         async with self._state.critical():
-            await self._state.add_waiting(Waiting(session.id, group, session.priority, time.time()))
+            await self._state.add_waiting(Waiting(session.id, group, session.priority, time.time(), preferred))
             place = (await self._positions()).get(session.id)
             if place is not None:  # the bot itself tells the first position
                 await self._state.swap_told(session.id, f"{place[0]}/{place[1]}")
@@ -171,7 +202,8 @@ class Bridge:
             known = next((a for a in await self._state.agents() if a.username == username), None)
             if known is not None and known.status != "离开":
                 status = known.status
-            agent = AgentState(username, name, groups, status, capacity, active)
+            agent = AgentState(username, name, groups, status, capacity if capacity > 0 else self.config.default_capacity,
+                               active)
             await self._state.put_agent(agent)
         await self.rebalance()
         return agent
@@ -184,8 +216,9 @@ class Bridge:
             for session in await self._db(self._records.open_sessions):
                 if session.status == "queued" and session.id not in waiting:
                     age_s = (self._clock.now() - session.queued_at).total_seconds()
+                    preferred = await self._db(self._records.last_agent, session.customer_id, session.sender_id)
                     await self._state.add_waiting(Waiting(session.id, session.skill_group, session.priority,
-                                                          time.time() - age_s))
+                                                          time.time() - age_s, preferred))
                     restored += 1
                 elif session.status == "assigned" and session.agent and not await self._state.owner(session.id):
                     await self._state.set_owner(session.id, session.agent)
@@ -215,7 +248,8 @@ class Bridge:
             if entry is None:
                 raise NotAllowed("not_waiting", "该会话已不在排队中")
             agent = next((a for a in await self._state.agents() if a.username == username), None)
-            if agent is None or entry.group not in agent.groups:
+            offered = offered_groups(entry, time.time(), self.config.overflow)
+            if agent is None or not agent.groups & set(offered):
                 raise NotAllowed("wrong_group", "不在您的技能组")
             await self._state.remove_waiting(session_id)
             await self._state.set_owner(session_id, username)
@@ -267,9 +301,48 @@ class Bridge:
         await self.rebalance()
         return moved
 
-    async def end(self, username: str, session_id: str) -> Session:
+    async def end(self, username: str, session_id: str, summary: str | None = None) -> Session:
+        """The agent ends the chat with a 服务小结 (handoff/summary.py): stored on the record and sent to the customer
+        as the agent's last message, before the bot asks for a rating. `summary` None: none was asked for (a caller
+        inside the desk); "" is refused. A chat of theirs that has ended already (the customer left while the agent
+        was writing) is returned as it is, with the summary given kept as one added afterwards (`add_summary`)."""
+        session = await self._db(self._records.get, session_id)
+        if not session.is_open and session.agent == username:
+            if summary and summary.strip() and summary_due(session):
+                return await self.add_summary(username, session.id, summary)
+            return session
         session = await self._owned(username, session_id)
+        if summary is not None:
+            line = check_summary(summary)
+            await self._db(self._records.set_closing_summary, session.id, line)
+            await self._tell(session.sender_id, AGENT_MESSAGE,
+                             {"agent_text": customer_line(line), "agent_name": await self._name(username)})
         return await self._finish(session, ENDED, "agent_ended")
+
+    async def add_summary(self, username: str, session_id: str, summary: str, role: str = AGENT_ROLE) -> Session:
+        """补写服务小结: a summary for a chat that ended without one (the customer left first, or it ended another
+        way), by its agent or a 主管 (handoff/summary.py check_late_writer). Kept on the record only: the customer has
+        gone and is told nothing. The agent's consoles hear `summary_added`; the ended hooks run again with the
+        record (the 质检 check counts the summary)."""
+        session = await self._db(self._records.get, session_id)
+        check_late_writer(session, username, role)
+        line = check_summary(summary)
+        if not await self._db(self._records.add_late_summary, session.id, line):
+            raise NotAllowed("summary_exists", "该会话已有服务小结，不能再改")  # written meanwhile, e.g. in another tab
+        session = await self._db(self._records.get, session.id)
+        await self._state.publish({"type": "summary_added", "agent": session.agent, "session_id": session.id,
+                                   "closing_summary": line, "by": username})
+        log_event(logger, "handoff_summary_added", session=session.id, why=session.end_reason or "")
+        await self._ended(session)
+        return session
+
+    async def summaries_due(self, username: str) -> list[dict[str, Any]]:
+        """The agent's chats of the last days that ended without a 服务小结 (newest first), as session views with
+        when and why they ended: the console lists them to 补写."""
+        since = self._clock.now() - DUE_WITHIN
+        due = await self._db(self._records.summaries_due, username, since, DUE_LIMIT)
+        return [{**await self.session_view(s.id), "ended_at": cst(s.ended_at) if s.ended_at else None,
+                 "end_reason": s.end_reason} for s in due]
 
     # --- the queue --------------------------------------------------------------------------
 
@@ -277,7 +350,8 @@ class Bridge:
         """Give waiting customers to free agents (least-loaded first), then tell everyone."""
         assigned = []
         async with self._state.critical():
-            plan = plan_assignments(await self._state.waiting(), await self._state.agents())
+            plan = plan_assignments(await self._state.waiting(), await self._state.agents(), time.time(),
+                                    self.config.overflow)
             for session_id, username in plan:
                 await self._state.remove_waiting(session_id)
                 await self._state.set_owner(session_id, username)
@@ -308,6 +382,8 @@ class Bridge:
             log_event(logger, "handoff_timed_out", session=session_id, ticket=ticket)
         if expired:
             await self._after_queue_change()
+        if plan_assignments(await self._state.waiting(), await self._state.agents(), time.time(), self.config.overflow):
+            await self.rebalance()  # a wait passed its group's overflow limit: the second group may take it
         return closed
 
     async def queue_view(self) -> dict[str, Any]:
@@ -320,6 +396,7 @@ class Bridge:
             customer = (session.context.get("customer") or {}) if session else {}
             return {"session_id": w.session_id, "group": w.group, "priority": w.priority,
                     "position": places[w.session_id], "waited_s": round(time.time() - w.queued_at),
+                    "offered_to": list(offered_groups(w, time.time(), self.config.overflow)),
                     "summary": session.summary if session else "", "reason": session.reason if session else "",
                     "channel": session.channel if session else "", "customer_name": str(customer.get("name", "")),
                     "vip": bool(customer.get("vip"))}
@@ -338,6 +415,7 @@ class Bridge:
             "session_id": session.id, "status": session.status, "group": session.skill_group,
             "reason": session.reason, "priority": session.priority, "agent": session.agent,
             "summary": session.summary, "context": session.context, "queued_at": cst(session.queued_at),
+            "closing_summary": session.closing_summary,
             "messages": [{"at": cst(m.at), "direction": m.direction, "author": m.author, "text": m.text,
                           "intent": m.intent, "entities": m.entities, "channel": m.channel} for m in messages],
         }
@@ -355,6 +433,14 @@ class Bridge:
             order_id=(context.get("slots") or {}).get("order_id"), intent="request_human")
         created = await self._db(self._tickets.create, draft)
         return created.ticket.number
+
+    async def agent(self, username: str) -> AgentState | None:
+        """The agent as the queue knows them (None when they never came to work)."""
+        return next((a for a in await self._state.agents() if a.username == username), None)
+
+    async def session(self, session_id: str) -> Session:
+        """A handoff's record (NotFound when there is none)."""
+        return await self._db(self._records.get, session_id)
 
     # --- helpers ----------------------------------------------------------------------------
 
@@ -399,7 +485,17 @@ class Bridge:
         await self._state.publish({"type": "session_ended", "agent": owner, "session_id": session.id, "why": why})
         log_event(logger, "handoff_ended", session=session.id, why=why)
         await self.rebalance()
+        await self._ended(closed)
         return closed
+
+    async def _ended(self, session: Session) -> None:
+        """The ended hooks; one that fails is logged and does not undo the end."""
+        for hook in list(self.ended_hooks):
+            try:
+                await hook(session)
+            except Exception as exc:
+                log_event(logger, "handoff_ended_hook_failed", logging.WARNING, session=session.id,
+                          error=type(exc).__name__)
 
     async def _tell(self, sender_id: str, intent: str, entities: dict[str, str]) -> bool:
         """Say something in a conversation through Rasa, in order per conversation.

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine, Row
 
 from handoff import schema
@@ -18,6 +18,7 @@ from service.errors import NotFound
 S = schema.sessions
 QUEUED, ASSIGNED, ENDED, ABANDONED, TIMED_OUT = "queued", "assigned", "ended", "abandoned", "timed_out"
 OPEN_STATES = (QUEUED, ASSIGNED)
+NO_SUMMARY = func.coalesce(S.c.closing_summary, "") == ""
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Session:
     end_reason: str | None
     ticket_number: str | None
     rating: int | None
+    closing_summary: str | None = None  # 服务小结: the agent's one line when the chat ended
 
     @property
     def is_open(self) -> bool:
@@ -153,6 +155,34 @@ class HandoffRecords:
             conn.execute(update(S).where(S.c.id == session_id).values(**values))
         return self.get(session_id)
 
+    def set_closing_summary(self, session_id: str, summary: str) -> None:
+        """The 服务小结 the agent wrote when the chat ended (handoff/summary.py checks it)."""
+        with self._engine.begin() as conn:
+            conn.execute(update(S).where(S.c.id == session_id).values(closing_summary=summary))
+
+    def add_late_summary(self, session_id: str, summary: str) -> bool:
+        """A 服务小结 added after the chat ended without one; False when the chat is open or has one already."""
+        with self._engine.begin() as conn:
+            changed = conn.execute(update(S).where(S.c.id == session_id, S.c.status.not_in(OPEN_STATES),
+                                                   NO_SUMMARY).values(closing_summary=summary))
+        return bool(changed.rowcount)
+
+    def summaries_due(self, agent: str, since: datetime, limit: int) -> list[Session]:
+        """The agent's chats that ended since `since` without a 服务小结, newest first."""
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(S).where(S.c.agent == agent, S.c.status.not_in(OPEN_STATES),
+                                                S.c.assigned_at.is_not(None), S.c.ended_at >= since,
+                                                NO_SUMMARY)
+                                .order_by(S.c.ended_at.desc()).limit(limit))
+            return [_session(r) for r in rows]
+
     def rate(self, session_id: str, score: int, comment: str = "") -> None:
         with self._engine.begin() as conn:
             conn.execute(update(S).where(S.c.id == session_id).values(rating=score, rating_comment=comment[:500]))
+
+    def last_agent(self, customer_id: str | None, sender_id: str) -> str | None:
+        """The agent who last served this customer (历史坐席): by customer id when known, else by conversation."""
+        match = S.c.customer_id == customer_id if customer_id else S.c.sender_id == sender_id
+        with self._engine.connect() as conn:
+            return conn.execute(select(S.c.agent).where(match, S.c.agent.is_not(None))
+                                .order_by(S.c.queued_at.desc()).limit(1)).scalar()

@@ -28,6 +28,7 @@ sessions = Table(
     Column("ticket_number", String(24)),
     Column("rating", Integer),
     Column("rating_comment", Text),
+    Column("closing_summary", Text),  # 服务小结: the agent's one line at the end, also sent to the customer (0010)
 )
 Index("ix_handoff_sessions_status", sessions.c.status, sessions.c.queued_at)
 

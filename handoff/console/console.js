@@ -11,7 +11,7 @@
 (() => {
   // --- constants ----------------------------------------------------------------------------
   const STATUSES = ["在线", "忙碌", "离开"];
-  const GROUPS = ["售前咨询", "售后服务", "物流", "投诉", "技术"];
+  const GROUPS = []; // skill groups, reasons and intents with their names: from GET /api/handoff/meta (loadMeta)
   const MAX_TEXT = 2000;
   const PING_MS = 25000;
   const BACKOFF_BASE_MS = 1000;
@@ -20,19 +20,8 @@
   const STATUS_KEY = "xiaozhi.console.status";
   const TITLE = "小智客服 · 坐席工作台";
 
-  const REASONS = {
-    request_human: "客户要求人工", fallback: "机器人连续两次没听懂", complaint: "客户投诉",
-    angry: "客户情绪激动", vip_unsolved: "VIP 客户问题未解决", always_human: "按规定由人工处理",
-  };
-  const INTENTS = {
-    greet: "问候", goodbye: "再见", thank: "感谢", affirm: "肯定", deny: "否定", bot_challenge: "问是不是机器人",
-    request_human: "转人工", query_order_status: "订单状态", query_logistics: "查物流", urge_delivery: "催发货",
-    change_address: "改地址", cancel_order: "取消订单", return_request: "退货", exchange_request: "换货",
-    refund_status: "退款进度", request_invoice: "开发票", product_inquiry: "商品咨询", price_protection: "价保",
-    complaint: "投诉", repair_request: "维修", query_ticket_status: "工单进度", inform: "提供信息",
-    rate_service: "评价", out_of_scope: "超出范围", stop: "不办了", switch_order: "换订单", query_profile: "查会员",
-    register_issue: "登记问题", add_ticket_info: "补充工单", faq: "常见问题", chitchat: "闲聊", nlu_fallback: "没听懂",
-  };
+  const REASONS = {};
+  const INTENTS = {};
   const SLOT_LABELS = {
     order_id: "订单号", waybill: "运单号", phone: "手机号", refund_id: "退款单号", ticket_id: "工单号",
     product: "商品", time_ref: "时间", city: "城市", order_topic: "订单问题", return_kind: "退换类型",
@@ -47,18 +36,14 @@
   const ERROR_TEXT = {
     not_waiting: "该客户已被接入或已离开排队", wrong_group: "不在您的技能组", not_owner: "该会话不由您接待",
     closed: "会话已结束", agent_unavailable: "目标坐席不在线", not_found: "会话不存在",
+    summary_exists: "该会话已有服务小结", still_open: "会话仍在进行中", not_served: "该会话无人接待，无需小结",
   };
   const STATUS_HINTS = {
     在线: "在线：系统按技能组自动分配新会话",
     忙碌: "忙碌：不自动分配，仍可手动接入",
     离开: "离开：不分配新会话",
   };
-  const QUICK_REPLIES = [
-    ["问候", (me) => `您好，我是客服${me}，很高兴为您服务，请问有什么可以帮您？`],
-    ["稍等", () => "好的，我这边马上为您查询，请稍等。"],
-    ["致谢", () => "感谢您的耐心等待。"],
-    ["结束前", () => "请问还有其他可以帮您的吗？"],
-  ];
+  // 快捷回复 (#quick-replies and the "/" list in the reply box) are canned.js's, from GET /api/canned-replies
 
   // --- small helpers ------------------------------------------------------------------------
   const $ = (id) => document.getElementById(id);
@@ -122,6 +107,7 @@
     queueAt: Date.now(),
     mine: new Map(), // session_id -> session (view + unread)
     team: new Map(), // supervisors: other agents' chats
+    due: new Map(), // session_id -> a chat of mine that ended without my 服务小结: listed until it is added (补写)
     openId: null,
     viewing: null, // the session shown in the middle (may have ended)
     myStatus: "",
@@ -134,7 +120,8 @@
   const myUsername = () => state.me?.username || state.auth?.username || "";
 
   function sessionById(id) {
-    return state.mine.get(id) || state.team.get(id) || (state.viewing?.session_id === id ? state.viewing : null);
+    return state.mine.get(id) || state.team.get(id) || state.due.get(id)
+      || (state.viewing?.session_id === id ? state.viewing : null);
   }
 
   function customerOf(session) {
@@ -344,6 +331,7 @@
       case "agent_message": return onAgentMessage(event);
       case "session_ended": return onSessionEnded(event);
       case "session_transferred": return onSessionTransferred(event);
+      case "summary_added": return onSummaryAdded(event);
       case "ok": return socket.answered();
       case "pong": return socket.answered();
       case "error": return onError(event);
@@ -381,6 +369,7 @@
     const wanted = sessionStorage.getItem(STATUS_KEY);
     if (wanted && STATUSES.includes(wanted) && wanted !== state.myStatus) socket.send({ type: "status", status: wanted });
     renderAll();
+    loadDue(); // chats that ended without a summary, also while the console was closed
   }
 
   function onQueue(event, render = true) {
@@ -463,13 +452,21 @@
 
   function onSessionEnded(event) {
     const why = END_WHY[event.why] || "会话已结束";
+    const endDialog = $("end-dialog");
+    const writing = endDialog.open && endDialog.dataset.sessionId === event.session_id;
     if (state.mine.has(event.session_id)) {
       const session = state.mine.get(event.session_id);
+      // ended without the agent's summary (the customer left, …): it stays listed until one is added (补写)
+      if (event.why !== "agent_ended") keepForSummary(session, why);
       leaveMine(event.session_id, why);
-      toast(`${customerName(session)}：${why}`, event.why === "customer_left" ? "info" : "success");
+      toast(`${customerName(session)}：${why}`, event.why === "agent_ended" ? "success" : "info");
     } else if (state.team.has(event.session_id)) {
       state.team.delete(event.session_id);
       if (state.viewing?.session_id === event.session_id) markViewingEnded(why);
+    }
+    if (writing) {
+      if (state.due.has(event.session_id)) endDialogMode(state.due.get(event.session_id)); // what was typed is kept
+      else endDialog.close("");
     }
     renderLists();
   }
@@ -527,6 +524,97 @@
     } catch (_error) { /* the chat ended meanwhile: nothing to show */ }
   }
 
+  // --- 服务小结 (the end dialog's summary; 补写 for a chat that ended without one) ----------------------
+  /** The end dialog as "end this chat" (late null: the summary goes to the customer too) or as "补写" (late: the
+   * ended chat of mine it is for; the summary is only stored). */
+  function endDialogMode(late) {
+    const dialog = $("end-dialog");
+    dialog.dataset.mode = late ? "late" : "end";
+    $("end-title").textContent = late ? "补写服务小结" : "结束会话？";
+    $("end-form").querySelector("p.muted").textContent = late
+      ? `${late.ended || "会话已结束"}：补写的小结只记入会话记录，不会发送给客户。`
+      : "结束后由机器人接回，并请客户评价本次服务。";
+    const confirm = $("end-confirm");
+    confirm.textContent = late ? "保存小结" : "结束会话";
+    confirm.classList.toggle("btn-danger", !late);
+    confirm.classList.toggle("btn-primary", Boolean(late));
+    $("end-summary").required = true;
+    $("end-summary-hint").textContent = late
+      ? "1–200 字；已根据会话预填，可修改。保存后不能再改。"
+      : "发送给客户（「服务小结：…」）并记入会话记录，1–200 字；已根据会话预填，可修改。";
+  }
+
+  function openEndDialog(session, late) {
+    const dialog = $("end-dialog");
+    dialog.returnValue = "";
+    dialog.dataset.sessionId = session.session_id;
+    endDialogMode(late ? session : null);
+    $("end-summary").value = "";
+    dialog.showModal();
+    $("end-summary").focus();
+    prefillSummary(session.session_id);
+  }
+
+  /** The desk's draft, unless the agent started typing meanwhile. */
+  async function prefillSummary(id) {
+    try {
+      const answer = await api(`/api/handoff/sessions/${encodeURIComponent(id)}/summary-draft`);
+      const field = $("end-summary");
+      if ($("end-dialog").dataset.sessionId === id && !field.value) {
+        field.value = answer.draft || "";
+        field.select();
+      }
+    } catch (_error) { /* no draft: the agent writes one */ }
+  }
+
+  /** A chat of mine that ended without my summary: kept in 我的会话 (marked 待补写小结) until one is added. */
+  function keepForSummary(session, why) {
+    session.ended = why;
+    session.unread = 0;
+    session.messages = session.messages || [];
+    state.due.set(session.session_id, session);
+  }
+
+  async function saveLateSummary(id, summary) {
+    try {
+      const answer = await api(`/api/handoff/sessions/${encodeURIComponent(id)}/summary`,
+        { method: "PUT", json: { summary } });
+      onSummaryAdded({ session_id: id, closing_summary: answer.closing_summary });
+      toast("服务小结已保存（只记入会话记录）", "success");
+    } catch (error) {
+      if (error.code === "summary_exists") onSummaryAdded({ session_id: id });
+      toast(`保存服务小结失败：${ERROR_TEXT[error.code] || error.message || "未知错误"}`, "error");
+    }
+  }
+
+  /** A summary was added afterwards (here, in another tab, or by a 主管): the chat is no longer waiting for one. */
+  function onSummaryAdded(event) {
+    const session = state.due.get(event.session_id) || sessionById(event.session_id);
+    if (!state.due.delete(event.session_id) || !session) return;
+    if (event.closing_summary) session.closing_summary = event.closing_summary;
+    session.ended = `${session.ended || "会话已结束"}（服务小结已补写）`;
+    const dialog = $("end-dialog");
+    if (dialog.open && dialog.dataset.sessionId === event.session_id) dialog.close("");
+    if (state.viewing?.session_id === event.session_id) renderOpenChat();
+    renderLists();
+  }
+
+  /** My chats of the last days that ended without a summary (the desk's list; it also covers a reload). */
+  async function loadDue() {
+    try {
+      const answer = await api("/api/handoff/summaries/due");
+      const fresh = new Set();
+      for (const session of answer.sessions || []) {
+        fresh.add(session.session_id);
+        if (state.due.has(session.session_id) || state.mine.has(session.session_id)) continue;
+        keepForSummary(session, END_WHY[session.end_reason] || "会话已结束");
+      }
+      for (const id of [...state.due.keys()]) if (!fresh.has(id)) state.due.delete(id); // added meanwhile elsewhere
+      renderLists();
+      if (state.viewing && state.due.has(state.viewing.session_id)) renderOpenChat();
+    } catch (_error) { /* no list now: chats that end from here on are still kept */ }
+  }
+
   // --- commands -------------------------------------------------------------------------------
   function setStatus(status) {
     sessionStorage.setItem(STATUS_KEY, status);
@@ -578,7 +666,7 @@
   function renderQueue() {
     const groups = myGroups();
     const items = state.queue.waiting.map((w) => {
-      const mineGroup = groups.has(w.group);
+      const mineGroup = groups.has(w.group) || (w.offered_to || []).some((g) => groups.has(g)); // overflow too
       const pending = state.pendingPick === w.session_id;
       const button = h("button", {
         type: "button", class: "btn btn-primary btn-small", text: pending ? "接入中…" : "接入",
@@ -644,16 +732,19 @@
         h("time", { text: clock(last?.at || session.queued_at) }),
         prefix === "team"
           ? h("span", { class: "badge", text: agentName(session.agent) })
-          : session.unread
+          : prefix === "due"
+            ? h("span", { class: "badge badge-warn", text: "待补写小结" })
+            : session.unread
             ? h("span", { class: "unread", "aria-label": `${session.unread} 条未读`, text: String(session.unread) })
             : h("span", { class: "badge badge-group", text: session.group }))));
   }
 
   function renderLists() {
     const mine = [...state.mine.values()];
-    replaceChildrenKeepingFocus($("chat-list"), mine.map((s) => chatItem(s, "chat")));
+    const due = [...state.due.values()].filter((s) => !state.mine.has(s.session_id));
+    replaceChildrenKeepingFocus($("chat-list"), [...mine.map((s) => chatItem(s, "chat")), ...due.map((s) => chatItem(s, "due"))]);
     $("chats-count").textContent = String(mine.length);
-    show($("chats-empty"), mine.length === 0);
+    show($("chats-empty"), mine.length === 0 && due.length === 0);
     show($("team-section"), isSupervisor());
     const team = [...state.team.values()];
     replaceChildrenKeepingFocus($("team-list"), team.map((s) => chatItem(s, "team")));
@@ -670,7 +761,7 @@
 
   // --- rendering: the open chat ---------------------------------------------------------------
   function openChat(id, focusComposer) {
-    const session = state.mine.get(id) || state.team.get(id);
+    const session = state.mine.get(id) || state.team.get(id) || state.due.get(id);
     if (!session) return;
     const previous = state.viewing;
     if (previous && previous.session_id !== id) previous.draft = $("reply-input").value;
@@ -713,7 +804,10 @@
     show($("chat-actions"), state.mine.has(session.session_id));
     $("transfer-button").disabled = !live;
     $("end-button").disabled = !live;
-    const banner = session.ended || (!state.mine.has(session.session_id) ? `旁听中：该会话由 ${agentName(session.agent)} 接待` : "");
+    const due = state.due.has(session.session_id);
+    const banner = due ? `${session.ended}，请补写服务小结`
+      : session.ended || (!state.mine.has(session.session_id) ? `旁听中：该会话由 ${agentName(session.agent)} 接待` : "");
+    show($("late-summary-button"), due);
     const box = $("transcript");
     const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 120;
     show($("chat-banner"), Boolean(banner));
@@ -930,6 +1024,14 @@
 
   window.XZ = Object.freeze({
     api, h, toast, insertReply, showView, on: (what, handler) => document.addEventListener(`xz:${what}`, (e) => handler(e.detail)),
+    /** A wait or a handling time as the board and the reports show it: 45秒, 3分05秒, 1小时02分; — when unknown. */
+    duration: (seconds) => {
+      if (seconds === null || seconds === undefined) return "—";
+      const s = Math.max(0, Math.round(seconds));
+      if (s < 60) return `${s}秒`;
+      if (s < 3600) return `${Math.floor(s / 60)}分${String(s % 60).padStart(2, "0")}秒`;
+      return `${Math.floor(s / 3600)}小时${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}分`;
+    },
     me: () => ({ username: state.auth?.username, name: myName(), role: state.me?.role || state.auth?.role || "",
       groups: [...myGroups()] }),
     viewing: () => state.viewing,
@@ -952,7 +1054,22 @@
     show($("login-view"), false);
     show($("console-view"), true);
     renderAll();
+    renderTabs();
+    showView("chat");
     socket.open();
+    loadMeta();
+    emit("login", window.XZ.me());
+  }
+
+  /** Skill groups and the names of reasons and intents, from the desk; without them raw names are shown. */
+  async function loadMeta() {
+    try {
+      const meta = await api("/api/handoff/meta");
+      GROUPS.splice(0, GROUPS.length, ...(meta.groups || []));
+      for (const { name, label } of meta.reasons || []) REASONS[name] = label;
+      for (const { name, label } of meta.intents || []) INTENTS[name] = label;
+      if (state.auth) renderAll();
+    } catch (_error) { /* the console works on without the names */ }
   }
 
   function showLogin(message) {
@@ -970,6 +1087,7 @@
       myStatus: "", pendingPick: null, shown: null });
     state.mine.clear();
     state.team.clear();
+    state.due.clear();
     $("reply-input").value = "";
     document.title = TITLE;
     emit("logout", {});
@@ -1046,18 +1164,6 @@
       event.preventDefault();
       sendReply();
     });
-    $("quick-replies").replaceChildren(...QUICK_REPLIES.map(([label, text]) => h("button", {
-      type: "button", class: "chip chip-button", text: label, title: "插入快捷回复",
-      onclick: () => {
-        if (reply.disabled) return;
-        const insert = text(myName());
-        const start = reply.selectionStart ?? reply.value.length;
-        reply.value = reply.value.slice(0, start) + insert + reply.value.slice(reply.selectionEnd ?? start);
-        reply.focus();
-        reply.selectionStart = reply.selectionEnd = start + insert.length;
-        updateCounter();
-      },
-    })));
 
     const transferDialog = $("transfer-dialog");
     $("transfer-button").addEventListener("click", () => {
@@ -1078,13 +1184,20 @@
 
     const endDialog = $("end-dialog");
     $("end-button").addEventListener("click", () => {
-      endDialog.returnValue = "";
-      endDialog.showModal();
-      $("end-confirm").focus();
+      if (state.viewing) openEndDialog(state.viewing, false);
     });
+    const lateButton = h("button", { id: "late-summary-button", type: "button", class: "btn btn-primary btn-small",
+      text: "补写服务小结", onclick: () => state.viewing && state.due.has(state.viewing.session_id)
+        && openEndDialog(state.viewing, true) });
+    lateButton.hidden = true;
+    $("chat-banner").insertBefore(lateButton, $("chat-banner-close"));
     endDialog.addEventListener("close", () => {
-      const session = state.viewing;
-      if (endDialog.returnValue === "confirm" && session) socket.send({ type: "end", session_id: session.session_id });
+      const id = endDialog.dataset.sessionId;
+      const summary = $("end-summary").value.replace(/\s+/g, " ").trim();
+      delete endDialog.dataset.sessionId;
+      if (endDialog.returnValue !== "confirm" || !id) return;
+      if (endDialog.dataset.mode === "late") saveLateSummary(id, summary);
+      else socket.send({ type: "end", session_id: id, summary });
     });
     for (const button of document.querySelectorAll("dialog [data-close]")) {
       button.addEventListener("click", () => button.closest("dialog").close(""));

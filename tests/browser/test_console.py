@@ -103,6 +103,13 @@ class Desk:
                     headers={"Authorization": f"Bearer {bot_token(self.secret)}"})
 
 
+def screenshots() -> Path:
+    """results/screenshots/, where screenshots are kept."""
+    folder = ROOT / "results" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def wait_out_the_last_minute(now: datetime | None = None) -> None:
     """The test's handoff.yml works 00:00–23:59 (CST): in the day's last minute, wait for the next day."""
     now = now or datetime.now(CST)
@@ -123,6 +130,8 @@ def desk(tmp_path: Path, fake_rasa: FakeRasa) -> Iterator[Desk]:
     """`python -m desk` on a free port: temporary SQLite, handoff open all day, Rasa faked."""
     config = yaml.safe_load((ROOT / "handoff.yml").read_text(encoding="utf-8"))
     config["working_hours"] = {"start": "00:00", "end": "23:59"}
+    config.pop("group_hours", None)  # every group keeps working_hours: open all day (handoff/schedules.py)
+    config.pop("holidays", None)
     handoff_yml = tmp_path / "handoff.yml"
     handoff_yml.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     secret = secrets.token_urlsafe(48)
@@ -247,13 +256,24 @@ def test_agent_picks_answers_and_ends_a_handed_off_chat(desk: Desk, fake_rasa: F
     assert (sent["sender"], sent["entities"]) == (SENDER, {"agent_text": reply, "agent_name": "小李"})
     page.screenshot(path=str(tmp_path / "console-chat.png"))
 
-    # Ending the chat: it leaves 我的会话 and the bot is told.
+    # Ending the chat asks for a 服务小结, prefilled from the chat and required; it reaches the customer before the
+    # rating question, the chat leaves 我的会话 and the bot is told.
     page.locator("#end-button").click()
+    summary = page.get_by_label("服务小结")
+    expect(summary).to_have_value("客户要求人工；问题：查物流；订单 E202611010001；已答复：您好， 快件已在派送途中。")
+    summary.fill("")
+    page.locator("#end-confirm").click()
+    expect(page.locator("#end-dialog")).to_be_visible()  # an empty summary does not end the chat
+    summary.fill("已告知快件在派送途中")
+    page.screenshot(path=str(screenshots() / "console-end-summary.png"))
     page.locator("#end-confirm").click()
     expect(page.locator("#chat-list li")).to_have_count(0)
     expect(page.locator("#chat-banner")).to_contain_text("会话已结束")
     [ended] = fake_rasa.wait_for(HANDOFF_ENDED)
     assert (ended["sender"], ended["entities"]) == (SENDER, {"handoff_id": session_id})
+    told = [c for c in fake_rasa.calls if c["intent"] in (AGENT_MESSAGE, HANDOFF_ENDED)][-2:]
+    assert [c["intent"] for c in told] == [AGENT_MESSAGE, HANDOFF_ENDED]
+    assert told[0]["entities"] == {"agent_text": "服务小结：已告知快件在派送途中", "agent_name": "小李"}
     page.screenshot(path=str(tmp_path / "console.png"))
 
     # 退出登录 revokes the token on the desk, not only in the page.

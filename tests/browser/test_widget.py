@@ -182,7 +182,7 @@ def test_an_agent_reply_arrives_in_the_open_widget(stack: Stack, context: Browse
     playwright.expect(page.locator("#typing")).to_be_hidden()
     page.screenshot(path=str(tmp_path / "widget-agent.png"))
 
-    agent_call(stack, "POST", f"/api/handoff/sessions/{session_id}/end", token)
+    agent_call(stack, "POST", f"/api/handoff/sessions/{session_id}/end", token, {"summary": "已告知物流进度"})
     playwright.expect(bot(page, "人工客服已结束本次会话")).to_be_visible(timeout=BOT_WAIT_MS)
     playwright.expect(line).to_be_hidden()
     assert errors == []

@@ -159,6 +159,6 @@ async def test_an_agent_reply_to_a_handoff_started_on_wechat_reaches_the_app(
             push = await live.next(lambda f: "好的，我在App上回复您" in str(f.get("text") or ""), timeout_s=STEP_S)
             assert push["type"] == "bot"
             assert not any("好的，我在App上回复您" in t for t in fake_wechat.texts_to(user.openid)[on_wechat:])
-        assert (await agent.send(type="end", session_id=session_id))["type"] == "ok"
+        assert (await agent.send(type="end", session_id=session_id, summary="已处理"))["type"] == "ok"
         await agent.ws.close()
 

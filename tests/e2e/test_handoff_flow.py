@@ -134,7 +134,7 @@ async def walk(stack: Stack, agent_desk: str, sender: str) -> None:
         reply = await wait_for_bot(stack, sender, "您好，我帮您催一下顺丰")
         assert reply["metadata"]["from_agent"] is True
 
-        assert (await agent.send(type="end", session_id=entry["session_id"]))["type"] == "ok"
+        assert (await agent.send(type="end", session_id=entry["session_id"], summary="已处理"))["type"] == "ok"
         await wait_for_bot(stack, sender, "请为刚才的人工服务打个分")
         assert "感谢您的评价" in say(stack, sender, "5分")
         await agent.ws.close()
@@ -166,7 +166,7 @@ async def test_a_free_agent_takes_the_customer_at_once(embedded: Stack) -> None:
         say(embedded, sender, "我的快递怎么还没到")
         relayed = await agent.next(lambda e: e.get("type") == "customer_message")
         assert relayed["session_id"] == assigned["session"]["session_id"] and relayed["text"] == "我的快递怎么还没到"
-        assert (await agent.send(type="end", session_id=relayed["session_id"]))["type"] == "ok"
+        assert (await agent.send(type="end", session_id=relayed["session_id"], summary="已处理"))["type"] == "ok"
         await agent.ws.close()
 
 

@@ -368,3 +368,20 @@ async def test_customers_arriving_at_both_desks_at_once_fill_the_agent_to_capaci
     assert [x.active for x in await a._state.agents()] == [1]
     assert len(await b._state.waiting()) == 1
     assert len(rasa.to("c1", AGENT_JOINED) + rasa.to("c2", AGENT_JOINED)) == 1
+
+
+async def test_overflow_and_the_last_agent_work_across_desks(desks: tuple[Bridge, Bridge, FakeRasa]) -> None:
+    """A 售前咨询 customer queued on one desk is offered to 售后服务's agent on the other once the wait passes
+    handoff.yml's limit; the Waiting entry keeps its 历史坐席 through Redis."""
+    a, b, rasa = desks
+    await b.connect("helper", "小何", frozenset({"售后服务"}), capacity=3)
+    queued = await a.start(request("c1", intent="product_inquiry"))
+    assert queued.status == "queued"
+    [entry] = await b._state.waiting()
+    assert entry.preferred is None
+    await a._state.add_waiting(Waiting(entry.session_id, entry.group, entry.priority, entry.queued_at - 200, "helper"))
+    assert (await b._state.waiting())[0].preferred == "helper"
+    await b.expire_waiting()
+    await a.settle()
+    await b.settle()
+    assert [e["agent_name"] for e in rasa.to("c1", AGENT_JOINED)] == ["小何"]
