@@ -255,5 +255,5 @@ async def handle_command(app: Sanic, member: StaffMember, raw: str) -> dict[str,
     except (NotFound, NotAllowed, InvalidInput, Unprocessable) as exc:
         return {"type": "error", "request": kind, "session_id": session_id or None,
                 "error": getattr(exc, "code", "invalid_input" if isinstance(exc, InvalidInput) else "not_found"),
-                "reason": str(exc), **({"field": exc.field} if getattr(exc, "field", None) else {}), **echo}
+                "reason": str(exc), **({"field": field} if (field := getattr(exc, "field", None)) else {}), **echo}
     return {"type": "ok", "request": kind, "session_id": session_id or None, **echo}

@@ -40,6 +40,7 @@ SEED = 20261121
 STEP_TIMEOUT_S = 900  # a schemathesis run or the hostile run past this is stopped and fails the fuzz
 BUDGET_S = 1200  # and the whole fuzz: a step is stopped when it would end past this
 RESULTS = PROJECT_ROOT / "results" / "fuzz"
+HOSTILE_PARTS = 2  # hostile input in this many processes, side by side (2 cores)
 BOT_OPS = ("startHandoff", "relayMessage", "leaveQueue")
 NOT_FUZZED_BY_SCHEMATHESIS = ("agentSocket",)  # a WebSocket handshake, not a request/response operation
 TOKEN_RUNS_SKIP = ("login", "logout", *BOT_OPS, *NOT_FUZZED_BY_SCHEMATHESIS)  # logout would revoke the run's token
@@ -164,18 +165,24 @@ async def fuzz(st: str, examples: int, serve_s: float = 0) -> int:
             lanes = await asyncio.gather(_lane(first, st, desk, report), _lane(second, st, desk, report))
             tally.add(desk.hits)
             plan = _write_plan(desk, ops, tally)
-            code, seconds = await _run([sys.executable, "-m", "tests.fuzz.hostile", str(plan)],
-                                       RESULTS / "hostile.log", STEP_TIMEOUT_S)
-            hostile_log = (RESULTS / "hostile.log").read_text(encoding="utf-8", errors="replace").strip()
-            first_line = hostile_log.splitlines()[0] if hostile_log else ""
-            report.append(f"hostile input                    {seconds:6.1f} s  exit {code}  {first_line}")
-            if code != 0:
-                report.append("\n".join("    " + line for line in hostile_log.splitlines()[1:]))
+            # HOSTILE_PARTS processes share the operations: one alone leaves a core idle while it generates input
+            hostile_runs = await asyncio.gather(*(_run([sys.executable, "-m", "tests.fuzz.hostile", str(plan),
+                                                f"{part}/{HOSTILE_PARTS}"], RESULTS / f"hostile-{part}.log",
+                                               STEP_TIMEOUT_S) for part in range(HOSTILE_PARTS)))
+            code = max(c for c, _ in hostile_runs)
+            for part in range(HOSTILE_PARTS):
+                hostile_log = (RESULTS / f"hostile-{part}.log").read_text(encoding="utf-8", errors="replace").strip()
+                first_line = hostile_log.splitlines()[0] if hostile_log else ""
+                report.append(f"hostile input, part {part + 1}/{HOSTILE_PARTS}        {hostile_runs[part][1]:6.1f} s  "
+                              f"exit {hostile_runs[part][0]}  {first_line}")
+                if hostile_runs[part][0] != 0:
+                    report.append("\n".join("    " + line for line in hostile_log.splitlines()[1:]))
             tally = Tally(ops)
             tally.add(desk.hits)
-            dropped = plan.with_suffix(".dropped.json")
-            if dropped.exists():  # malformed request lines the desk closed the connection on: sent, not answered
-                tally.add_dropped("hostile", json.loads(dropped.read_text(encoding="utf-8")))
+            for part in range(HOSTILE_PARTS):
+                dropped = plan.with_name(f"{plan.stem}-{part}.dropped.json")
+                if dropped.exists():  # malformed request lines the desk closed the connection on: sent, not answered
+                    tally.add_dropped("hostile", json.loads(dropped.read_text(encoding="utf-8")))
     elapsed = time.perf_counter() - started
     runs = [f"st-{name}" for name in RUNS[:4]] + ["hostile"]
     print(tally.table(runs + sorted(tally.runs() - set(runs))))  # "other": schemathesis probes without its headers

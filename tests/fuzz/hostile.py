@@ -396,12 +396,17 @@ def run_operation(plan: Plan, tokens: Tokens, spec: dict[str, Any], op: Operatio
 
 
 def main(argv: list[str]) -> int:
-    plan = Plan.load(Path(argv[1]))
+    """`python -m tests.fuzz.hostile PLAN [K/N]`: every operation, or (K/N) every N-th from the K-th, so that N
+    processes share the operations; the results go beside PLAN, named after the part."""
+    plan_path = Path(argv[1])
+    part, parts = (int(n) for n in argv[2].split("/")) if len(argv) > 2 else (0, 1)
+    out = plan_path if parts == 1 else plan_path.with_name(f"{plan_path.stem}-{part}{plan_path.suffix}")
+    plan = Plan.load(plan_path)
     client = RawClient(plan.url, RUN)
     spec = json.loads(client.send(Request("GET", b"/openapi.json", [], None, "spec")).body)
     tokens, verdicts = Tokens(plan), Verdicts()
     started = time.perf_counter()
-    for op in operations(spec):
+    for op in operations(spec)[part::parts]:
         run_operation(plan, tokens, spec, op, verdicts, client)
     client.close()
     print(f"hostile: {sum(verdicts.sent.values())} requests over {len(verdicts.sent)} operations in "
@@ -411,8 +416,8 @@ def main(argv: list[str]) -> int:
         print(f"  {n:5d} × {kind}")
     for failure in list({f.split(chr(10))[0]: f for f in verdicts.failures}.values())[:30]:
         print("  e.g. " + failure)
-    Path(argv[1]).with_suffix(".failures.txt").write_text("\n".join(verdicts.failures), encoding="utf-8")
-    Path(argv[1]).with_suffix(".dropped.json").write_text(json.dumps(verdicts.dropped), encoding="utf-8")
+    out.with_suffix(".failures.txt").write_text("\n".join(verdicts.failures), encoding="utf-8")
+    out.with_suffix(".dropped.json").write_text(json.dumps(verdicts.dropped), encoding="utf-8")
     return 1 if verdicts.failures else 0
 
 
