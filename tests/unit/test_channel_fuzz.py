@@ -45,6 +45,7 @@ from tests.fuzz_channels import (
     ANSWER,
     APP_MIX,
     APP_SECRET,
+    HEAD_ROOM,
     REQUEST_TIMEOUT,
     RESPONSES,
     WECHAT_AES_KEY,
@@ -320,6 +321,9 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         yield AppServer(url, agent)
 
 
+HEAD_CLOSED = 0  # no status: Sanic closed the connection on a head over its limit before its 413 was read
+
+
 def app_answer_problem(call: AppCall, expect: int | None, status: int, body: Any, headers: Any) -> str | None:
     if status >= 500:
         return f"status {status}"
@@ -338,6 +342,8 @@ def app_answer_problem(call: AppCall, expect: int | None, status: int, body: Any
         return None
     if status == 413 and expect is None and b"Request header exceeds" in (body if isinstance(body, bytes) else b""):
         return None  # Sanic's own answer to a request line over its limit (a long token in the URL)
+    if status == HEAD_CLOSED and expect is None:
+        return None  # the same refusal, the connection closed before the client read the 413 (a timing race)
     return f"{status} without a JSON reason"
 
 
@@ -352,14 +358,19 @@ def test_the_app_channel_refuses_hostile_requests_with_a_reason_and_answers_each
             async def one(call: AppCall) -> tuple[AppCall, int | None, int, Any, Any]:
                 async with lanes:
                     method, target, headers, body, expect = forge.wire(call, time.time())
-                    async with http.request(method, URL(app_server.url + target, encoded=True), data=body,
-                                            headers=headers) as answer:
-                        raw = await answer.read()
-                        try:
-                            decoded: Any = json.loads(raw)
-                        except ValueError:
-                            decoded = raw[:200]
-                        return call, expect, answer.status, decoded, answer.headers
+                    try:
+                        async with http.request(method, URL(app_server.url + target, encoded=True), data=body,
+                                                headers=headers) as answer:
+                            raw = await answer.read()
+                            try:
+                                decoded: Any = json.loads(raw)
+                            except ValueError:
+                                decoded = raw[:200]
+                            return call, expect, answer.status, decoded, answer.headers
+                    except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
+                        if len(target) + len(headers.get("Authorization", "")) <= HEAD_ROOM:
+                            raise  # only a head over Sanic's limit may be refused by closing the connection
+                        return call, expect, HEAD_CLOSED, b"", {}
 
             return list(await asyncio.gather(*(one(call) for call in calls)))
 
