@@ -162,6 +162,13 @@ def page(tmp_path: Path) -> Iterator[Page]:
             context.close()
 
 
+def staff_call(running: Desk, method: str, path: str, token: str, body: object = None) -> object:
+    """A staff API call that must answer 200: its JSON."""
+    status, answer = http(method, running.url + path, body, timeout=10, headers={"Authorization": f"Bearer {token}"})
+    assert status == 200, (path, status, answer)
+    return answer
+
+
 def handoff_request() -> dict[str, Any]:
     """What actions/handoff.py sends when 张伟 asks for a person after a logistics question."""
     return {

@@ -21,6 +21,7 @@ from tests.browser.test_console import (  # noqa: F401  (desk, fake_rasa and pag
     handoff_request,
     page,
     screenshots,
+    staff_call,
 )
 
 if TYPE_CHECKING:
@@ -29,12 +30,6 @@ if TYPE_CHECKING:
 import playwright.sync_api as playwright  # noqa: E402
 
 pytestmark = pytest.mark.browser
-
-
-def staff_call(running: Desk, method: str, path: str, token: str, body: object = None) -> object:
-    status, answer = http(method, running.url + path, body, timeout=10, headers={"Authorization": f"Bearer {token}"})
-    assert status == 200, (path, status, answer)
-    return answer
 
 
 def flagged_chat(desk: Desk) -> str:  # noqa: F811
