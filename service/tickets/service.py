@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -56,11 +57,15 @@ _PHONE_SEPARATORS = re.compile(r"[\s-]")
 # Statements of the creation path, built once: building and cache-keying a 30-column insert per call was
 # most of create()'s own CPU time (see bench/tickets.py --profile).
 _FIND_OPEN = select(T).where(T.c.open_key == bindparam("key"))
+_FIND_OPEN_MANY = select(T).where(T.c.open_key.in_(bindparam("keys", expanding=True)))
 _INSERT_TICKET = insert(T)
 _SET_NUMBER = update(T).where(T.c.id == bindparam("ticket_id")).values(number=bindparam("new_number"))
 _INSERT_EVENT = insert(E)
 _FRESH = {"assignee": None, "first_responded_at": None, "resolved_at": None, "closed_at": None, "overdue": False,
           "escalation_level": 0, "rating_requested_at": None}
+MAX_BATCH = 1000  # drafts per create_many(): one transaction, its statements and locks stay bounded
+# ids for a batch in one round trip, so numbers go into the INSERT itself (PostgreSQL; SQLite has no sequences)
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('tickets', 'id')) FROM generate_series(1, :n)")
 
 
 def _ticket(row: Row) -> Ticket:
@@ -73,6 +78,44 @@ def _ticket(row: Row) -> Ticket:
 
 def open_key(owner: str, order_id: str | None, category: str) -> str:
     return f"{owner}|{order_id or '-'}|{category}"
+
+
+def _key_of(draft: TicketDraft) -> str | None:
+    return None if draft.kind is Kind.IMPROVEMENT else open_key(draft.owner, draft.order_id, draft.category.value)
+
+
+def _check_draft(draft: TicketDraft, where: str = "") -> None:
+    if not draft.description.strip() and not draft.summary.strip():
+        raise InvalidInput("description", "empty" + where)
+
+
+def _number(now: datetime, ticket_id: int) -> str:
+    return f"T{now:%Y%m%d}{ticket_id:05d}"
+
+
+def _created_comment(draft: TicketDraft) -> str:
+    origin = f"来自人工会话 {draft.origin}：" if draft.origin else ""
+    return origin + (draft.summary or draft.description[:200])
+
+
+def _new_ticket(values: dict[str, Any], ticket_id: int, number: str, draft: TicketDraft) -> Ticket:
+    """Every column is known, so the row is not read back."""
+    columns = {name: value for name, value in values.items() if name != "open_key"}
+    return Ticket(**{**columns, **_FRESH, "id": ticket_id, "number": number, "kind": draft.kind, "status": Status.NEW})
+
+
+def _event_row(ticket_id: int, at: datetime, actor: str, kind: str, to_status: str | None,
+               comment: str) -> dict[str, Any]:
+    return {"ticket_id": ticket_id, "at": at, "actor": actor, "kind": kind, "from_status": None,
+            "to_status": to_status, "comment": comment}
+
+
+def _log_created(created: list[Created]) -> None:
+    for item in created:
+        if not item.duplicate:
+            ticket = item.ticket
+            log_event(logger, "ticket_created", number=ticket.number, category=ticket.category,
+                      priority=ticket.priority, department=ticket.department)
 
 
 class TicketService:
@@ -89,42 +132,138 @@ class TicketService:
 
     def create(self, draft: TicketDraft) -> Created:
         """A new ticket, or a comment on the customer's open ticket for the same order and category."""
-        if not draft.description.strip() and not draft.summary.strip():
-            raise InvalidInput("description", "empty")
-        key = None if draft.kind is Kind.IMPROVEMENT else open_key(draft.owner, draft.order_id, draft.category.value)
+        _check_draft(draft)
+        key = _key_of(draft)
         for _attempt in range(2):
             try:
                 with self._engine.begin() as conn:
-                    if key is not None:
-                        existing = conn.execute(_FIND_OPEN, {"key": key}).first()
-                        if existing is not None:
-                            self._event(conn, existing.id, "customer", "duplicate", None, None,
-                                        draft.description or draft.summary)
-                            conn.execute(update(T).where(T.c.id == existing.id).values(updated_at=self._clock.now()))
-                            return Created(_ticket(existing), duplicate=True)
-                    ticket = self._insert(conn, draft, key)
-                log_event(logger, "ticket_created", number=ticket.number, category=ticket.category,
-                          priority=ticket.priority, department=ticket.department)
-                return Created(ticket, duplicate=False)
+                    created = self._create_in(conn, draft, key)
+                _log_created([created])
+                return created
             except IntegrityError:  # a concurrent creation took the open key: comment on that one
                 continue
         raise RuntimeError("ticket creation kept colliding")
 
+    def create_many(self, drafts: Sequence[TicketDraft]) -> list[Created]:
+        """create() for each draft, in order, in one transaction: all are written or none (a bad draft is
+        InvalidInput before anything is written). Same numbering, priority, routing, SLA, duplicate guard (also
+        between drafts of the batch), trail and notifications; on PostgreSQL a few statements for the whole batch."""
+        if len(drafts) > MAX_BATCH:
+            raise InvalidInput("drafts", f"at most {MAX_BATCH} per batch")
+        for index, draft in enumerate(drafts):
+            _check_draft(draft, f" (draft {index})")
+        if not drafts:
+            return []
+        keys = [_key_of(draft) for draft in drafts]
+        for _attempt in range(2):
+            try:
+                with self._engine.begin() as conn:
+                    if conn.dialect.name == "postgresql":
+                        created = self._insert_many(conn, drafts, keys)
+                    else:  # no sequence to take ids from: create()'s statements, one draft after the other
+                        created = [self._create_in(conn, draft, key) for draft, key in zip(drafts, keys, strict=True)]
+                _log_created(created)
+                return created
+            except IntegrityError:  # a concurrent creation took an open key: the retry comments on that ticket
+                continue
+        raise RuntimeError("ticket creation kept colliding")
+
+    def _create_in(self, conn: Connection, draft: TicketDraft, key: str | None) -> Created:
+        if key is not None:
+            existing = conn.execute(_FIND_OPEN, {"key": key}).first()
+            if existing is not None:
+                self._event(conn, existing.id, "customer", "duplicate", None, None, draft.description or draft.summary)
+                conn.execute(update(T).where(T.c.id == existing.id).values(updated_at=self._clock.now()))
+                return Created(_ticket(existing), duplicate=True)
+        return Created(self._insert(conn, draft, key), duplicate=False)
+
     def _insert(self, conn: Connection, draft: TicketDraft, key: str | None) -> Ticket:
         now = self._clock.now()
-        text = f"{draft.description} {draft.summary}"
         earlier = 0
         if draft.category is Category.COMPLAINT and draft.customer_id:
-            since = now - timedelta(days=self.policy.repeat_complaint_days)
-            earlier = int(conn.execute(select(func.count()).select_from(T).where(and_(
-                T.c.customer_id == draft.customer_id, T.c.category == Category.COMPLAINT.value,
-                T.c.created_at >= since))).scalar_one())
-        priority = priority_for(self.policy, text, draft.customer_vip, draft.category.value, earlier)
+            earlier = self._recent_complaints(conn, [draft.customer_id], now).get(draft.customer_id, 0)
+        values = self._values(draft, key, now, earlier)
+        ticket_id = int(conn.execute(_INSERT_TICKET, values).inserted_primary_key[0])
+        number = _number(now, ticket_id)
+        conn.execute(_SET_NUMBER, {"ticket_id": ticket_id, "new_number": number})
+        self._event(conn, ticket_id, draft.actor, "created", None, Status.NEW.value, _created_comment(draft))
+        if draft.kind is Kind.IMPROVEMENT:  # the supervisor hears of it at once
+            conn.execute(insert(schema.notifications).values(self._improvement_notice(values, ticket_id, number, draft)))
+        return _new_ticket(values, ticket_id, number, draft)
+
+    def _insert_many(self, conn: Connection, drafts: Sequence[TicketDraft], keys: list[str | None]) -> list[Created]:
+        """The batch in set-based statements: open tickets looked up at once, ids from the sequence, then one
+        executemany per table (psycopg2 sends those as multi-row INSERTs)."""
+        now = self._clock.now()
+        wanted = sorted({key for key in keys if key is not None})
+        existing = {row.open_key: row for row in conn.execute(_FIND_OPEN_MANY, {"keys": wanted})} if wanted else {}
+        complainers = sorted({d.customer_id for d in drafts if d.category is Category.COMPLAINT and d.customer_id})
+        complaints = self._recent_complaints(conn, complainers, now) if complainers else {}
+        holder: dict[str, int] = {}  # open key → index of the draft in this batch that opens it
+        fresh = []
+        for index, key in enumerate(keys):
+            if key is None or (key not in existing and key not in holder):
+                fresh.append(index)
+                if key is not None:
+                    holder[key] = index
+        ids = sorted(int(row[0]) for row in conn.execute(_NEXT_IDS, {"n": len(fresh)})) if fresh else []
+        made: dict[int, Ticket] = {}
+        rows: list[dict[str, Any]] = []
+        notices: list[dict[str, Any]] = []
+        for index, ticket_id in zip(fresh, ids, strict=True):
+            draft = drafts[index]
+            earlier = 0
+            if draft.category is Category.COMPLAINT and draft.customer_id:  # earlier drafts of the batch count too
+                earlier = complaints.get(draft.customer_id, 0)
+                complaints[draft.customer_id] = earlier + 1
+            values = self._values(draft, keys[index], now, earlier)
+            number = _number(now, ticket_id)
+            rows.append({**values, "id": ticket_id, "number": number})
+            if draft.kind is Kind.IMPROVEMENT:
+                notices.append(self._improvement_notice(values, ticket_id, number, draft))
+            made[index] = _new_ticket(values, ticket_id, number, draft)
+        results: list[Created] = []
+        events: list[dict[str, Any]] = []
+        touched: list[int] = []
+        for index, (draft, key) in enumerate(zip(drafts, keys, strict=True)):
+            if index in made:
+                ticket = made[index]
+                results.append(Created(ticket, duplicate=False))
+                events.append(_event_row(ticket.id, now, draft.actor, "created", Status.NEW.value,
+                                         _created_comment(draft)))
+                continue
+            assert key is not None
+            ticket = _ticket(existing[key]) if key in existing else made[holder[key]]
+            if key in existing:
+                touched.append(ticket.id)
+            results.append(Created(ticket, duplicate=True))
+            events.append(_event_row(ticket.id, now, "customer", "duplicate", None, draft.description or draft.summary))
+        if rows:  # in open-key order, so two batches that share keys take their locks in the same order
+            conn.execute(_INSERT_TICKET, sorted(rows, key=lambda row: (row["open_key"] is None, row["open_key"] or "")))
+        conn.execute(_INSERT_EVENT, events)
+        if touched:
+            conn.execute(update(T).where(T.c.id.in_(sorted(set(touched)))).values(updated_at=now))
+        if notices:
+            conn.execute(insert(schema.notifications), notices)
+        return results
+
+    def _recent_complaints(self, conn: Connection, customer_ids: Sequence[str], now: datetime) -> dict[str, int]:
+        """Complaints each customer made within policy.repeat_complaint_days (a repeat raises the priority)."""
+        since = now - timedelta(days=self.policy.repeat_complaint_days)
+        rows = conn.execute(select(T.c.customer_id, func.count()).where(and_(
+            T.c.customer_id.in_(list(customer_ids)), T.c.category == Category.COMPLAINT.value,
+            T.c.created_at >= since)).group_by(T.c.customer_id))
+        return {customer: int(count) for customer, count in rows}
+
+    def _values(self, draft: TicketDraft, key: str | None, now: datetime, earlier_complaints: int) -> dict[str, Any]:
+        """The new ticket's columns by the policy: priority, department and SLA due times."""
+        words = f"{draft.description} {draft.summary}"
+        priority = priority_for(self.policy, words, draft.customer_vip, draft.category.value, earlier_complaints)
         if draft.priority in PRIORITIES and PRIORITIES.index(draft.priority) > PRIORITIES.index(priority):
             priority = draft.priority
         department = department_for(self.policy, draft.category.value, draft.intent, draft.description, draft.kind)
         due = due_times(self.policy, priority, now)
-        values: dict[str, Any] = dict(
+        return dict(
             kind=draft.kind.value, category=draft.category.value, status=Status.NEW.value, priority=priority,
             department=department, customer_id=draft.customer_id, customer_name=draft.customer_name,
             customer_phone=draft.customer_phone, customer_address=draft.customer_address,
@@ -134,19 +273,12 @@ class TicketService:
             open_key=key, linked_ticket_id=draft.linked_ticket_id, created_at=now, updated_at=now,
             first_response_due=due.first_response, resolution_due=due.resolution,
         )
-        ticket_id = int(conn.execute(_INSERT_TICKET, values).inserted_primary_key[0])
-        number = f"T{now:%Y%m%d}{ticket_id:05d}"
-        conn.execute(_SET_NUMBER, {"ticket_id": ticket_id, "new_number": number})
-        origin = f"来自人工会话 {draft.origin}：" if draft.origin else ""
-        self._event(conn, ticket_id, draft.actor, "created", None, Status.NEW.value,
-                    origin + (draft.summary or draft.description[:200]))
-        if draft.kind is Kind.IMPROVEMENT:  # the supervisor hears of it at once
-            conn.execute(insert(schema.notifications).values(
-                at=now, department=department, recipient=self.policy.supervisors.get(department, ""),
-                ticket_id=ticket_id, kind="low_rating", message=f"工单 {number} {draft.summary or '低分回访'}"[:500]))
-        values.pop("open_key")
-        # every column is known, so the row is not read back
-        return Ticket(**{**values, **_FRESH, "id": ticket_id, "number": number, "kind": draft.kind, "status": Status.NEW})
+
+    def _improvement_notice(self, values: dict[str, Any], ticket_id: int, number: str,
+                            draft: TicketDraft) -> dict[str, Any]:
+        department = values["department"]
+        return dict(at=values["created_at"], department=department, recipient=self.policy.supervisors.get(department, ""),
+                    ticket_id=ticket_id, kind="low_rating", message=f"工单 {number} {draft.summary or '低分回访'}"[:500])
 
     # --- reading ------------------------------------------------------------------------
 
