@@ -111,6 +111,21 @@ chromium: ## install Debian's Chromium and the Noto CJK fonts for the browser te
 	  (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
 	  || { echo "could not install them: run 'apt-get install -y chromium fonts-noto-cjk' as root"; exit 1; }; }
 
+# The scaled topology as processes on loopback (scripts/scaled.py): nginx, two Rasa servers, the action server and two
+# desks on the machine's PostgreSQL, Redis and RabbitMQ; deploy/docker-compose.yml is the same set as containers.
+.PHONY: scaled-up scaled-down nginx
+scaled-up: $(MODEL) web-deps nginx ## nginx :8080 → two Rasa servers, the action server, two desks (PostgreSQL, Redis, RabbitMQ)
+	$(PY) scripts/scaled.py up
+
+scaled-down: ## stop what make scaled-up started (from any shell: it reads the pid files under var/scaled/)
+	$(PY) scripts/scaled.py down
+
+nginx: ## install Debian's nginx for make scaled-up when missing (run as a child process, never as a service)
+	@command -v /usr/sbin/nginx >/dev/null || { \
+	  echo "installing nginx (apt-get) for make scaled-up"; \
+	  (apt-get update -qq && apt-get install -y -qq nginx >/dev/null) \
+	  || { echo "could not install it: run 'apt-get install -y nginx' as root"; exit 1; }; }
+
 test-nlu: $(MODEL) ## rasa test nlu on tests/nlu; fails below intent macro-F1 0.95
 	$(RASA) test nlu --nlu tests/nlu --model $(MODEL) --out results/nlu
 	$(PY) scripts/nlu_gate.py results/nlu/intent_report.json --min-macro-f1 0.95
