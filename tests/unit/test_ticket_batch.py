@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -13,22 +13,7 @@ from service.errors import InvalidInput
 from service.tickets.models import Created, TicketDraft, TicketFilter
 from service.tickets.rules import Category, Kind, Status
 from service.tickets.service import MAX_BATCH, TicketService
-from tests.desk_harness import MovableClock
-
-START = datetime(2026, 11, 21, 10, 0)
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock(START)
-
-
-def draft(category: Category = Category.REPAIR, description: str = "耳机左耳没声音", **extra) -> TicketDraft:
-    base = dict(customer_id="C002", customer_name="李娜", customer_phone="13900139000",
-                customer_address="上海市浦东新区世纪大道200号8楼", channel="rest", sender_id="s1",
-                order_id="E202611120004", product="连衣裙", intent="repair_request")
-    base.update(extra)
-    return TicketDraft(category=category, description=description, summary="客户申请维修", **base)
+from tests.unit.test_tickets import START, clock, draft  # noqa: F401  (clock is a fixture)
 
 
 def mixed_drafts(customer: str) -> list[TicketDraft]:
