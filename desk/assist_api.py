@@ -25,7 +25,7 @@ from desk.auth_api import authenticated
 from desk.errors import BadRequest, Forbidden, NotFoundError
 from desk.handoff_api import MAX_TEXT
 from desk.openapi_parts import OpenApiPart, Schema, answer, errors, ref
-from desk.params import NOT_BLANK, json_object, single_values
+from desk.params import json_object, single_values
 from desk.views import json_reply
 from service.errors import NotAllowed, NotFound
 from service.kb.access import check_session_access, latest_customer_message
@@ -34,6 +34,7 @@ from service.kb.past_replies import PastReplies
 from service.kb.units import Source, Suggestion
 from service.logs import log_event
 from service.privacy import scrub
+from service.text_patterns import NOT_BLANK
 
 logger = logging.getLogger(__name__)
 SUGGESTIONS = 3

@@ -21,7 +21,7 @@ from desk.auth import Role
 from desk.auth_api import authenticated
 from desk.errors import BadRequest, NotFoundError, Unprocessable, in_thread
 from desk.openapi_parts import OpenApiPart, Schema, answer, errors, nullable, ref
-from desk.params import MAX_ID, NOT_BLANK, parse_json, single_values
+from desk.params import MAX_ID, parse_json, single_values
 from desk.views import iso, json_reply
 from service.canned_replies.defaults import DEFAULT_REPLIES
 from service.canned_replies.placeholders import MISSING_MARKER, PLACEHOLDERS, TEXT_PATTERN
@@ -39,6 +39,7 @@ from service.canned_replies.store import (
 from service.clock import Clock
 from service.db import make_engine
 from service.logs import log_event
+from service.text_patterns import NOT_BLANK
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

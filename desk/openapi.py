@@ -13,10 +13,11 @@ from desk.auth import Role
 from desk.docs_page import render_docs
 from desk.handoff_api import MAX_TEXT
 from desk.openapi_parts import load_parts
-from desk.params import BOOLEANS, MAX_COMMENT, MAX_NOTIFICATIONS, NOT_BLANK
+from desk.params import BOOLEANS, MAX_COMMENT, MAX_NOTIFICATIONS
 from desk.views import json_reply
 from handoff.queueing import AGENT_STATUSES
 from handoff.summary import MAX_SUMMARY
+from service.text_patterns import NOT_BLANK
 from service.tickets.drafting import MAX_DESCRIPTION, MAX_TITLE
 from service.tickets.policy import PRIORITIES
 from service.tickets.rules import Category, Kind, Status

@@ -30,7 +30,6 @@ BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 MAX_ID = 2**31 - 1  # an INTEGER column's bound on every database
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 WHOLE_NUMBER = re.compile(r"-?[0-9]+")  # ASCII digits only: int() would also take "1_0", "１２" and "٣"
-NOT_BLANK = r"\S"  # the OpenAPI pattern of a text that must have something besides whitespace (same test as strip())
 MOMENT = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:[Tt]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
                     r"([Zz]|[+-][0-9]{2}:[0-9]{2})?)?")
 

@@ -21,13 +21,13 @@ from desk.auth_api import authenticated
 from desk.errors import Forbidden, NotFoundError, Unprocessable
 from desk.handoff_api import body_of, summary_of
 from desk.openapi_parts import OpenApiPart
-from desk.params import NOT_BLANK
 from desk.views import json_reply
 from handoff.bridge import Bridge
 from handoff.records import HandoffRecords
 from handoff.summary import DUE_LIMIT, MAX_SUMMARY, check_drafter, draft_summary
 from handoff.views import AGENT, for_role
 from service.errors import InvalidInput, NotAllowed, NotFound
+from service.text_patterns import NOT_BLANK
 
 SESSION_ID = 64
 

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.text_patterns import SPACE
+
 
 @dataclass(frozen=True)
 class Placeholder:
@@ -36,7 +38,7 @@ BRACED = re.compile(r"\{([^{}\n]{0,40})\}")
 _NAMES = "|".join(PLACEHOLDERS)
 # the same rules as one pattern (for the OpenAPI description): something besides whitespace, braces only around
 # a known name
-TEXT_PATTERN = rf"^\s*(?:[^{{}}\s]|\{{(?:{_NAMES})\}})(?:[^{{}}]|\{{(?:{_NAMES})\}})*$"
+TEXT_PATTERN = rf"^[{SPACE}]*(?:[^{{}}{SPACE}]|\{{(?:{_NAMES})\}})(?:[^{{}}]|\{{(?:{_NAMES})\}})*$"
 MAX_VALUE = 60  # a filled-in value is cut at this length
 
 

@@ -22,6 +22,7 @@ STATE_REFUSALS = frozenset({
     "shortcut_taken",  # a canned reply's shortcut another reply already has
     "nothing_to_export",  # the training inbox has no reviewed item waiting (the fuzz reviews none first)
     "summary_exists",  # a chat's 服务小结 is written once (补写 after it was given)
+    "still_open", "not_served",  # 补写 is for a chat that has ended, and that an agent served
     "not_waiting", "wrong_group", "agent_unavailable", "no_agent", "closed", "not_owner",  # the handoff's state
 })
 
