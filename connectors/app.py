@@ -24,6 +24,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from connectors.app_fanout import app_fanout
 from connectors.app_messages import CHANNEL, HISTORY_LIMIT, AppReplies, transcript
 from connectors.app_sockets import (
     AUTH_TIMEOUT_S,
@@ -77,7 +78,7 @@ class AppChannel(InputChannel):
         self._settings = settings
         self._gate = gate
         self._router = router
-        self.sockets = sockets or AppSockets()
+        self.sockets = sockets or AppSockets(fanout=app_fanout(self.settings))  # scaled: pushes span servers
         self._events = events
         self.clock = clock
         self.auth_timeout_s = auth_timeout_s
@@ -133,6 +134,7 @@ class AppChannel(InputChannel):
             log_event(logger, "app_channel_off", reason="APP_TOKEN_SECRET is unset")
             return self._off(blueprint)
         gate = self.gate
+        self.sockets.serve_with(blueprint)  # other Rasa servers' pushes, while this one runs
 
         @blueprint.listener("before_server_start")
         async def bind_gate(app: Any, _loop: Any) -> None:

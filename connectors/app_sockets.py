@@ -8,8 +8,10 @@ most: a further one closes the oldest, 4409). When the token expires the socket 
 an app renews it in time by sending another auth frame for the same user. {"type": "ping"} gets
 {"type": "pong"}; other frames are ignored. WebSocket pings and pongs are the library's.
 
-The registry is per process: a push reaches the sockets open on this Rasa server. What finds no socket is still
-in the conversation's tracker, which the app reads again through /webhooks/app/history.
+The registry holds this process's sockets (MAX_SOCKETS_PER_USER per user on each server). A push goes through the
+fanout (connectors/app_fanout.py): in embedded mode the registry sends it to the user's sockets here; in scaled mode
+Redis carries it to every Rasa server, this one included, each sending it to the sockets it holds. What finds no
+socket is still in the conversation's tracker, which the app reads again through /webhooks/app/history.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from connectors.app_fanout import AppFanout, InProcessFanout
 from connectors.app_messages import CHANNEL, FrameOutput
 from connectors.app_tokens import AppIdentity, TokenError
 from connectors.gate import LONE_SURROGATE
@@ -59,12 +63,42 @@ async def close_socket(ws: Any, code: int, error: str, reason: str) -> None:
         log_event(logger, "app_socket_close_failed", logging.DEBUG)
 
 
-class AppSockets:
-    """This process's open, authenticated app sockets, by app user."""
+@dataclass(frozen=True)
+class Reach:
+    """Where a push went: the user's sockets on this server, and the other servers it was handed to."""
 
-    def __init__(self, max_per_user: int = MAX_SOCKETS_PER_USER) -> None:
+    sockets: int
+    servers: int = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.sockets or self.servers)
+
+
+class AppSockets:
+    """This process's open, authenticated app sockets, by app user; pushes to other servers' go by the fanout."""
+
+    def __init__(self, max_per_user: int = MAX_SOCKETS_PER_USER, fanout: AppFanout | None = None) -> None:
         self._max_per_user = max_per_user
         self._sockets: dict[str, dict[Any, None]] = {}  # insertion-ordered: the oldest first
+        self.fanout: AppFanout = fanout if fanout is not None else InProcessFanout()
+
+    def serve_with(self, blueprint: Any) -> None:
+        """Receive other servers' pushes while the Sanic server that holds `blueprint` runs."""
+
+        @blueprint.listener("before_server_start")
+        async def start_fanout(_app: Any, _loop: Any) -> None:
+            await self.start()
+
+        @blueprint.listener("after_server_stop")
+        async def stop_fanout(_app: Any, _loop: Any) -> None:
+            await self.stop()
+
+    async def start(self) -> bool:
+        """Start receiving other servers' pushes; whether they arrive already."""
+        return await self.fanout.start(self.deliver)
+
+    async def stop(self) -> None:
+        await self.fanout.stop()
 
     def add(self, user: str, ws: Any) -> list[Any]:
         """Register a socket; the sockets it pushes out (the oldest, over the limit), for the caller to close."""
@@ -85,9 +119,16 @@ class AppSockets:
     def count(self, user: str) -> int:
         return len(self._sockets.get(user, ()))
 
-    async def push(self, user: str, frame: dict[str, Any]) -> int:
-        """Send a frame to every socket of the user; how many it reached."""
-        payload, reached = dumps(frame), 0
+    async def push(self, user: str, frame: dict[str, Any]) -> Reach:
+        """Send a frame to every socket of the user, on this server and (by the fanout) on the others."""
+        payload = dumps(frame)
+        handed = await self.fanout.publish(user, payload)
+        here = self.count(user) if handed.here else await self.deliver(user, payload)
+        return Reach(here, handed.servers)
+
+    async def deliver(self, user: str, payload: str) -> int:
+        """Send a frame's JSON text to the user's sockets on this server; how many it reached."""
+        reached = 0
         for ws in list(self._sockets.get(user, ())):
             try:
                 await ws.send(payload)
