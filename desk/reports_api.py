@@ -6,7 +6,8 @@ GET /api/reports/<table>.csv?period=…          one table as CSV for Excel (UTF
 GET /console/vendor/echarts.min.js             ECharts for the console's charts, from node_modules (make web-deps)
 
 The tracker store is opened on server start (app.ctx.conversation_log, desk/tracker_log.py, shared with conversation
-review), the report service beside it (app.ctx.reports); app.ctx.report_clock, when a test sets it
+review), the report service beside it (app.ctx.reports; in scaled mode with REPORTS_FROM_EVENTS=1 its conversation figures
+come from the table connectors/event_consumer.py feeds); app.ctx.report_clock, when a test sets it
 before the start, is the clock the reports and the board go by.
 """
 
@@ -34,6 +35,7 @@ from service.db import make_engine
 from service.logs import log_event
 from service.reports.board import build_board
 from service.reports.csv_export import csv_filename, to_csv
+from service.reports.event_store import ConversationEventStore
 from service.reports.periods import PERIODS
 from service.reports.records import ReportRecords
 from service.reports.summary import ReportService
@@ -112,8 +114,9 @@ async def open_reports(app: Sanic, _loop: Any) -> None:
     injected = getattr(app.ctx, "report_clock", None)
     app.ctx.report_clock = injected or Clock(settings.business_date)
     real = injected or Clock()  # the tracker's timestamps are real: an injected (test) clock is both
+    fed = ConversationEventStore(app.ctx.reports_engine) if settings.scaled and settings.reports_from_events else None
     app.ctx.reports = ReportService(app.ctx.conversation_log, ReportRecords(app.ctx.reports_engine),
-                                    app.ctx.report_clock, real)
+                                    app.ctx.report_clock, real, fed=fed)
 
 
 async def close_reports(app: Sanic, _loop: Any) -> None:

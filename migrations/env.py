@@ -10,6 +10,7 @@ import handoff.schema  # noqa: F401  (registers the handoff tables on the shared
 import service.identity_schema  # noqa: F401  (and the identity tables)
 import service.channel_schema  # noqa: F401  (and the channel tables)
 import service.review.schema  # noqa: F401  (and conversation review's)
+import service.reports.schema  # noqa: F401  (and the reporting table the event consumer feeds)
 from service.tickets.schema import metadata
 
 url = context.config.get_main_option("sqlalchemy.url") or get_settings().database_url

@@ -8,6 +8,8 @@ The same set as deploy/docker-compose.yml, on loopback and on the machine's Post
   store on PostgreSQL, the Redis lock store, the masking RabbitMQ broker), and share socket.io rooms through Redis;
 - the desks (`python -m desk`) share the database and the handoff queue; desk N sends what it says to customers
   through Rasa server N (RASA_URL), as in docker-compose.yml;
+- the event consumer (`python -m connectors.event_consumer`) feeds the reporting table from the RabbitMQ queue, and
+  the desks' reports read their conversation figures from it (REPORTS_FROM_EVENTS=1);
 - nginx (Debian's binary, a child process in the foreground of its own prefix under the work dir) runs
   deploy/nginx.conf with its upstreams moved to 127.0.0.1 (scripts/scaled_nginx.py): one source of routes.
 
@@ -49,11 +51,12 @@ from service.secrets import IDENTITY_SECRET, SPECS  # noqa: E402
 from service.settings import Settings, load_settings  # noqa: E402
 
 DEFAULT_WORK = ROOT / "var" / "scaled"
-NAMES = ("actions", "rasa1", "rasa2", "desk1", "desk2", "nginx")
+NAMES = ("actions", "rasa1", "rasa2", "desk1", "desk2", "events", "nginx")
 ENDPOINTS = ROOT / "deploy" / "endpoints.scaled.yml"
 NGINX = "/usr/sbin/nginx"
 DEMO_DAY = "2026-11-21"  # as scripts/run_embedded.py: the demo orders are seeded around it
 STOP_WAIT_S = 15.0
+SETTLE_S = 2.0  # a process with no health URL (the event consumer) counts as up when it still runs after this
 IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,62}")
 SECRET_NAMES = frozenset({*SPECS, IDENTITY_SECRET})  # always this work dir's own, never the caller's
 
@@ -150,7 +153,7 @@ class Topology:
                 "REDIS_URL": self.redis_url, "REDIS_HOST": s.redis_host, "REDIS_PORT": str(s.redis_port),
                 "REDIS_LOCK_DB": str(self.redis_db), "QUEUE_PREFIX": self.prefix,
                 "RABBITMQ_HOST": s.rabbitmq_host, "RABBITMQ_USER": s.rabbitmq_user,
-                "RABBITMQ_PASSWORD": s.rabbitmq_password, "RABBITMQ_QUEUE": self.queue,
+                "RABBITMQ_PASSWORD": s.rabbitmq_password, "RABBITMQ_QUEUE": self.queue, "REPORTS_FROM_EVENTS": "1",
                 "ACTION_SERVER_URL": f"{self.actions_url}/webhook", "DESK_URL": self.url,
                 "WIDGET_ORIGINS": f"{self.url},http://localhost:{self.ports.nginx}",
             }
@@ -195,7 +198,7 @@ class Topology:
             create_database(self.services, self.database)
             self._write_nginx_conf()
             self._launch_and_wait(["desk1"], deadline)
-            self._launch_and_wait(["desk2", "actions", "rasa1", "rasa2"], deadline)
+            self._launch_and_wait(["desk2", "actions", "rasa1", "rasa2", "events"], deadline)
             if self.demo_accounts:
                 seed_demo_accounts(self.database_url, self.settings.desk_demo_password)
             self._launch_and_wait(["nginx"], deadline)
@@ -254,6 +257,8 @@ class Topology:
             return ([python, "-m", "desk"], f"{self.desk_urls[index]}/health",
                     {"DESK_HOST": "127.0.0.1", "DESK_PORT": str(getattr(self.ports, name)),
                      "RASA_URL": self.rasa_urls[index], "SANIC_PROXIES_COUNT": "1"})
+        if name == "events":  # no HTTP: up when it still runs after SETTLE_S (it logs event_consumer_started)
+            return [python, "-m", "connectors.event_consumer"], "", {}
         conf = self.work / "nginx" / "nginx.conf"
         return [self.nginx_bin, "-p", str(conf.parent), "-c", str(conf)], f"{self.url}/docs", {}
 
@@ -272,8 +277,13 @@ class Topology:
             self._pid_path(name).parent.mkdir(parents=True, exist_ok=True)
             self._pid_path(name).write_text(f"{process.pid} {_start_time(process.pid)}\n")
             started.append((name, process, health, log))
-        for _name, process, health, log in started:
-            _wait(health, process, log, max(1.0, deadline - time.monotonic()))
+        for name, process, health, log in started:
+            if health:
+                _wait(health, process, log, max(1.0, deadline - time.monotonic()))
+                continue
+            time.sleep(SETTLE_S)
+            if process.poll() is not None:
+                raise TopologyError(f"{name}: process exited\n{log.read_text(errors='replace')[-4000:]}")
 
     def _pid(self, name: str) -> int | None:
         """The pid of `name` when it runs (started by this object, or by another one: its pid file)."""
@@ -371,8 +381,8 @@ def main(argv: list[str] | None = None) -> int:
     topology = Topology(work=args.work)
     try:
         if args.command == "up":
-            print("starting desk1, then desk2, the action server and two Rasa servers (about 90 s), then nginx …",
-                  flush=True)
+            print("starting desk1, then desk2, the action server, two Rasa servers and the event consumer "
+                  "(about 90 s), then nginx …", flush=True)
             topology.up(args.timeout)
             print(welcome(topology), flush=True)
         elif args.command == "down":

@@ -97,6 +97,14 @@ def _keys(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    """1/true/yes/on or 0/false/no/off (empty: off)."""
+    raw = (env.get(name) or "").strip().lower()
+    if raw not in ("", "0", "false", "no", "off", "1", "true", "yes", "on"):
+        raise SettingsError(f"{name} must be 1 or 0, got {env.get(name)!r}")
+    return raw in ("1", "true", "yes", "on")
+
+
 def _mode(env: Mapping[str, str]) -> str:
     """XIAOZHI_MODE; when unset, a shared database or Redis means the scaled mode (its stricter checks apply)."""
     raw = (env.get("XIAOZHI_MODE") or "").strip().lower()
@@ -150,6 +158,14 @@ class Settings:
     app_token_secret: str | None = field(default=None, repr=False)
     # Conversation review (service/review): a customer message read with less confidence goes to the training inbox
     review_confidence_threshold: float = 0.6
+    # The event broker's queue (deploy/endpoints.scaled.yml) and its consumer feeding the reporting table
+    # (connectors/event_consumer.py); in scaled mode the reports read that table when reports_from_events is on
+    rabbitmq_host: str = "127.0.0.1"  # a host name or an amqp:// URL, as Rasa's pika broker takes it
+    rabbitmq_user: str = "guest"
+    rabbitmq_password: str = field(default="guest", repr=False)
+    rabbitmq_queue: str = "xiaozhi_events"
+    event_consumer_prefetch: int = 200
+    reports_from_events: bool = False
 
     @property
     def scaled(self) -> bool:
@@ -216,6 +232,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         wechat_menu=Path(env.get("WECHAT_MENU") or PROJECT_ROOT / "wechat_menu.yml"),
         app_token_secret=_secret(env, "APP_TOKEN_SECRET"),
         review_confidence_threshold=_fraction(env, "REVIEW_CONFIDENCE_THRESHOLD", 0.6),
+        rabbitmq_host=(env.get("RABBITMQ_HOST") or "127.0.0.1").strip(),
+        rabbitmq_user=env.get("RABBITMQ_USER") or "guest",
+        rabbitmq_password=env.get("RABBITMQ_PASSWORD") or "guest",
+        rabbitmq_queue=(env.get("RABBITMQ_QUEUE") or "xiaozhi_events").strip(),
+        event_consumer_prefetch=_int(env, "EVENT_CONSUMER_PREFETCH", 200),
+        reports_from_events=_flag(env, "REPORTS_FROM_EVENTS"),
     )
 
 

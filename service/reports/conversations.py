@@ -61,6 +61,14 @@ def masked_text(text: str) -> str:
     return one_line if len(one_line) <= MAX_SHOWN_TEXT else one_line[:MAX_SHOWN_TEXT - 1] + "…"
 
 
+def shown_text(text: str | None) -> str | None:
+    """A fallback message as the report shows it (masked_text); None for an empty one or a button's payload
+    (/intent…), which is not something the bot misread. Its own result gives itself back."""
+    if not (text or "").strip() or (text or "").lstrip().startswith("/"):
+        return None
+    return masked_text(text or "")
+
+
 def rating_score(event: LoggedEvent) -> int | None:
     """1–5 from the message's `rating` entity (the rating buttons send it), else from text like 5分 or 五星."""
     for entity in event.entities:
@@ -113,10 +121,9 @@ def _count_message(figures: ConversationFigures, event: LoggedEvent, period: Per
 
 def _count_fallback(figures: ConversationFigures, event: LoggedEvent, period: Period) -> None:
     figures.fallbacks += 1
-    text = event.text or ""
-    if not text.strip() or text.startswith("/"):  # a button's payload is not something the bot misread
+    shown = shown_text(event.text)
+    if shown is None:
         return
-    shown = masked_text(text)
     at = period.business_time(event.at)
     entry = figures.misunderstood.get(shown)
     if entry is None:

@@ -13,6 +13,7 @@ from service.clock import CST, Clock
 from service.conversation_log import MAX_EVENTS, ConversationLog
 from service.reports.conversations import ConversationFigures, read_conversations
 from service.reports.csat import SOURCES, Csat, read_csat
+from service.reports.event_store import ConversationEventStore, with_conversation_refs
 from service.reports.handoffs import Durations, HandoffFigures, read_handoffs
 from service.reports.periods import Period, period_for
 from service.reports.records import PeriodRecords, ReportRecords
@@ -187,11 +188,13 @@ def summary_view(f: Figures) -> dict[str, Any]:
 
 class ReportService:
     """Reads a period's data and computes its figures. `clock` is the desk's (maybe pinned to XIAOZHI_TODAY);
-    `real_clock` tells the real date, for the tracker's real timestamps."""
+    `real_clock` tells the real date, for the tracker's real timestamps. With `fed` (REPORTS_FROM_EVENTS, scaled
+    mode) the conversation figures come from the table the event consumer feeds, not from the tracker store."""
 
     def __init__(self, log: ConversationLog, records: ReportRecords, clock: Clock, real_clock: Clock | None = None,
-                 max_events: int = MAX_EVENTS) -> None:
+                 max_events: int = MAX_EVENTS, fed: ConversationEventStore | None = None) -> None:
         self._log = log
+        self._fed = fed
         self._records = records
         self._clock = clock
         self._real_clock = real_clock or Clock()
@@ -200,8 +203,11 @@ class ReportService:
     def figures(self, period_name: str) -> Figures:
         period = period_for(period_name, self._clock, self._real_clock)
         since, until = period.tracker_window
-        events = self._log.events(since=since, until=until, kinds=TRACKER_KINDS, limit=self._max_events)
+        source = self._log if self._fed is None else self._fed
+        events = source.events(since=since, until=until, kinds=TRACKER_KINDS, limit=self._max_events)
         records = self._records.read(period.start, period.end)
+        if self._fed is not None:  # the table knows conversations by their pseudonyms
+            records = with_conversation_refs(records)
         return compute(events, records, period, self._clock.now(), len(events) >= self._max_events)
 
     def summary(self, period_name: str) -> dict[str, Any]:
