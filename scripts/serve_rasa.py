@@ -6,6 +6,8 @@
   (HS256) in the Authorization header; Rasa's `?token=` (--auth-token) is refused;
 - CORS only for WIDGET_ORIGINS, and not on socket.io's path, where python-socketio answers it
   (connectors/socketio_channel.py): two Access-Control-Allow-Origin headers make a browser refuse both;
+- a custom action that fails (action server down, 5xx, slower than ACTION_CALL_TIMEOUT_S) gets the customer
+  utter_backend_error instead of silence (connectors/action_failure.py);
 - ACTION_SERVER_TOKEN is put into this process's environment, where endpoints.yml's
   `${ACTION_SERVER_TOKEN}` finds it, so Rasa's action calls pass the action server's check;
 - listens on 127.0.0.1 unless --interface says otherwise;
@@ -26,6 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from connectors import action_failure  # noqa: E402
 from desk.rasa_client import JWT_ALGORITHM  # noqa: E402
 from scripts.startup import checked_secrets, install_scrubbing  # noqa: E402
 from service.logs import log_event  # noqa: E402
@@ -122,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from rasa.__main__ import main as rasa_main
 
     rasa.server.configure_cors = configure_cors_outside_socketio  # both of Rasa's callers look it up there
+    action_failure.install(settings.action_call_timeout_s)
     sys.argv = rasa_arguments
     rasa_main()
     return 0

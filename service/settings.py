@@ -166,6 +166,8 @@ class Settings:
     rabbitmq_queue: str = "xiaozhi_events"
     event_consumer_prefetch: int = 200
     reports_from_events: bool = False
+    # Rasa's call to the action server (connectors/action_failure.py): past this, the customer gets an apology
+    action_call_timeout_s: float = 10.0
 
     @property
     def scaled(self) -> bool:
@@ -238,6 +240,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rabbitmq_queue=(env.get("RABBITMQ_QUEUE") or "xiaozhi_events").strip(),
         event_consumer_prefetch=_int(env, "EVENT_CONSUMER_PREFETCH", 200),
         reports_from_events=_flag(env, "REPORTS_FROM_EVENTS"),
+        action_call_timeout_s=_float(env, "ACTION_CALL_TIMEOUT_S", 10.0) or 10.0,
     )
 
 

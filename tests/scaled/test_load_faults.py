@@ -269,10 +269,6 @@ async def test_the_action_server_down_then_back_the_same_conversation_is_served_
     assert {n: topology.status()[n] for n in ("rasa1", "rasa2")} == {n: rasa[n] for n in ("rasa1", "rasa2")}
 
 
-@pytest.mark.xfail(strict=True, reason="product gap: with the action server down the bot says nothing at all. "
-                   "Rasa's processor logs the failed custom action and carries on without its events "
-                   "(rasa/core/processor.py, `except Exception` in _run_action), so the socket.io channel's "
-                   "apology (connectors/socketio_channel.py, utter_backend_error when the turn raises) never fires")
 async def test_while_the_action_server_is_down_an_order_question_gets_a_polite_apology(topology: Topology) -> None:
     import aiohttp
 
