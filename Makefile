@@ -15,7 +15,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export PYTHONHASHSEED := 0
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories eval bench bench-channels wechat-menu bench-tickets bench-handoff reset-demo clean lint desk chromium test-fuzz
+.PHONY: help install spacy train run actions shell rasa-token validate test test-py test-pg test-redis test-e2e test-browser test-nlu test-stories test-scaled eval bench bench-channels wechat-menu bench-tickets bench-handoff reset-demo clean lint desk chromium test-fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -75,7 +75,7 @@ rasa-token: $(VENV)/.installed ## print a 5-minute JWT for Rasa's HTTP API (curl
 validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
 	$(PY) scripts/validate_data.py
 
-test: validate test-py test-fuzz test-pg test-redis test-e2e test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
+test: validate test-py test-fuzz test-pg test-redis test-e2e test-scaled test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
 
 UNIT := tests/unit -m "not postgres and not redis"
 
@@ -101,6 +101,9 @@ test-redis: $(VENV)/.installed ## the shared handoff queue against the machine's
 
 test-e2e: $(MODEL) web-deps ## all processes running: a REST conversation, full handoffs (embedded and two desks on Redis)
 	$(PY) -m pytest tests/e2e
+
+test-scaled: $(MODEL) web-deps nginx ## the scaled topology as processes: through nginx, across servers, 50×20 customers, a server killed, faults
+	$(PY) -m pytest tests/scaled/test_topology.py tests/scaled/test_load_faults.py -m scaled --durations=5
 
 test-browser: chromium $(MODEL) web-deps ## the agent console and the chat widget in headless Chromium (Playwright)
 	$(PY) -m pytest tests/browser -m browser

@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -28,48 +27,14 @@ from bench.load_driver import (
     run_load,
     scripted_customers,
 )
-from scripts.launch import StackError, always_open_handoff
-from scripts.scaled import Ports, SharedServices, Topology
+from scripts.scaled import Topology
 from service.event_cipher import EventCipher
-from tests.scaled.tcp_cut import TcpCut, relayed
+from tests.scaled.conftest import Relays
 
 pytestmark = pytest.mark.scaled
 STEP_S = 20.0
 TICKET = re.compile(r"T\d{6,}")
-POSTGRES_PORT = 5432
 RESTART_S = 3.0  # how long the service is away, as a restart takes
-
-
-@dataclass(frozen=True)
-class Relays:
-    """What the topology's processes reach PostgreSQL and Redis through (tests/scaled/tcp_cut.py)."""
-
-    postgres: TcpCut
-    redis: TcpCut
-
-
-@pytest.fixture(scope="module")
-def relays() -> Iterator[Relays]:
-    shared = SharedServices()
-    with relayed("127.0.0.1", POSTGRES_PORT) as postgres, relayed(shared.redis_host, shared.redis_port) as redis:
-        yield Relays(postgres, redis)
-
-
-@pytest.fixture(scope="module")
-def topology(tmp_path_factory: pytest.TempPathFactory, relays: Relays) -> Iterator[Topology]:
-    work = tmp_path_factory.mktemp("scaled-load")
-    run = uuid.uuid4().hex[:10]
-    services = SharedServices(postgres=f"postgresql+psycopg2://postgres@127.0.0.1:{relays.postgres.port}/",
-                              redis_port=relays.redis.port)
-    topology = Topology(work=work, ports=Ports.free(), database=f"xiaozhi_load_{run}", prefix=f"xiaozhiload{run}",
-                        queue=f"xiaozhi_load_{run}", extra_env={"HANDOFF_CONFIG": str(always_open_handoff(work))},
-                        services=services, drop_on_down=True)
-    try:
-        topology.up(timeout_s=300)
-    except StackError as error:  # up() has stopped what it started and dropped the database
-        pytest.fail(str(error))
-    yield topology
-    topology.down()
 
 
 # --- what the tracker store kept ------------------------------------------------------------------------------

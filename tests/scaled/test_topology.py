@@ -10,35 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
 import pytest
 
-from scripts.launch import StackError, always_open_handoff, http
-from scripts.scaled import Ports, Topology
+from scripts.launch import http
+from scripts.scaled import Topology
 from service.identity import signed_metadata
 from tests.socket_harness import AgentSocket
 from tests.widget_socket import WidgetSocket, widget_socket
 
 pytestmark = pytest.mark.scaled
 STEP_S = 20.0
-
-
-@pytest.fixture(scope="module")
-def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
-    work = tmp_path_factory.mktemp("scaled")
-    run = uuid.uuid4().hex[:10]
-    topology = Topology(work=work, ports=Ports.free(), database=f"xiaozhi_scaled_{run}", prefix=f"xiaozhitest{run}",
-                        queue=f"xiaozhi_test_{run}", extra_env={"HANDOFF_CONFIG": str(always_open_handoff(work))},
-                        drop_on_down=True)
-    try:
-        topology.up(timeout_s=300)
-    except StackError as error:  # up() has stopped what it started and dropped the database
-        pytest.fail(str(error))
-    yield topology
-    topology.down()
 
 
 def zhang(topology: Topology) -> dict[str, Any]:
