@@ -125,7 +125,10 @@ def _schemas(departments: list[str]) -> dict[str, Schema]:
                         "description": "trimmed; not only whitespace"}}},
         "Notification": {"type": "object", "properties": {
             "id": {"type": "integer"}, "at": when, "department": text, "recipient": text, "ticket_number": text,
-            "kind": {"type": "string", "enum": ["escalation"]}, "message": text, "read": {"type": "boolean"}}},
+            "kind": {"type": "string", "enum": ["escalation", "low_rating"],
+                     "description": "escalation: an overdue ticket went up a level; low_rating: a low rating opened "
+                     "an improvement ticket"},
+            "message": text, "read": {"type": "boolean"}}},
         "NotificationList": {"type": "object", "properties": {"items": {"type": "array",
                                                                         "items": _ref("Notification")}}},
         "Health": {"type": "object", "properties": {"status": {"type": "string", "enum": ["ok"]}}},
