@@ -75,7 +75,7 @@ rasa-token: $(VENV)/.installed ## print a 5-minute JWT for Rasa's HTTP API (curl
 validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
 	$(PY) scripts/validate_data.py
 
-test: validate test-py test-fuzz test-pg test-redis test-e2e test-scaled test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
+test: validate test-py test-fuzz test-pg test-redis test-e2e test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
 
 UNIT := tests/unit -m "not postgres and not redis"
 
