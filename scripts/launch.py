@@ -153,7 +153,8 @@ def endpoints_file(work: Path, actions_port: int, extra: str = "") -> Path:
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         '  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n'
         f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
-        f'lock_store:\n  type: "in_memory"\n{extra}',
+        'lock_store:\n  type: connectors.lock_store.PromptInMemoryLockStore\n'  # as in endpoints.yml
+        f'{extra}',
         encoding="utf-8",
     )
     return path
