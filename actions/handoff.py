@@ -9,6 +9,7 @@ they reach the customer on their own channel and stay in the transcript.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -27,7 +28,7 @@ from handoff.context import ContextPackage, Turn, summary, transcript_json
 from handoff.replies import unavailable_replies
 from service.access import AccessDenied
 from service.desk_client import DeskClient, DeskUnavailable
-from service.models import Order
+from service.models import Customer, Order
 from service.settings import get_settings
 from service.tickets.models import Ticket
 from service.tickets.rules import Category
@@ -111,18 +112,20 @@ async def order_in_context(services: Services, tracker: Tracker) -> Order | None
     return await order_if_visible(services, tracker, slot_text(tracker, Slot.ORDER_ID))
 
 
-async def context_package(services: Services, tracker: Tracker, reason: str) -> tuple[ContextPackage, str | None]:
-    customer, _ = await current_customer(services, tracker)
+async def context_package(services: Services, tracker: Tracker, reason: str,
+                          customer: Customer | None) -> tuple[ContextPackage, str | None]:
+    """`customer`: the proven customer, as the action has just looked them up (None: nobody is proven)."""
     conversation = turns(tracker)
     topic = next((t.intent for t in reversed(conversation) if t.speaker == "user" and t.intent not in
                   ("request_human", "affirm", "deny", "nlu_fallback", "")), "")
     slots = {k: v for k, v in tracker.current_slot_values().items()
              if v is not None and k not in HIDDEN_SLOTS}
-    recent, open_tickets = [], []
+    recent: list[dict[str, Any]] = []
+    orders, tickets = await asyncio.gather(services.orders.recent(customer.id) if customer is not None else _none(),
+                                           customer_tickets(services, tracker))
     if customer is not None:
         recent = [{"order_id": o.id, "summary": o.summary, "status": o.status.value,
-                   "created_at": o.created_at.isoformat()} for o in await services.orders.recent(customer.id)]
-    tickets = await customer_tickets(services, tracker)
+                   "created_at": o.created_at.isoformat()} for o in orders]
     open_tickets = [{"number": t.number, "category": t.category, "status": t.status.value,
                      "department": t.department} for t in tickets]
     profile: dict[str, Any] = {}
@@ -135,6 +138,10 @@ async def context_package(services: Services, tracker: Tracker, reason: str) -> 
         customer=profile, transcript=transcript_json(conversation), slots=slots, recent_orders=recent,
         open_tickets=open_tickets)
     return package, topic
+
+
+async def _none() -> list[Order]:
+    return []
 
 
 class ActionRequestHuman(ServiceAction):
@@ -158,7 +165,7 @@ class ActionRequestHuman(ServiceAction):
         customer, identified = await current_customer(services, tracker)
         events += identified
         reason = reason_of(tracker, bool(customer and customer.is_vip))
-        package, topic = await context_package(services, tracker, reason)
+        package, topic = await context_package(services, tracker, reason, customer)
         request = {"sender_id": tracker.sender_id, "channel": package.channel, "reason": reason, "intent": topic,
                    "summary": package.summary, "context": package.as_dict(),
                    "customer_id": customer.id if customer else None, "customer_vip": bool(customer and customer.is_vip)}
@@ -174,9 +181,11 @@ class ActionRequestHuman(ServiceAction):
                 position = _count(result.get("position"))
                 dispatcher.utter_message(json_message=queue_state(None if position is None else position - 1,
                                                                   result.get("eta_minutes")))
-            else:
-                dispatcher.utter_message(response="utter_handoff_connecting", agent_name=result.get("agent_name") or "")
-                dispatcher.utter_message(json_message=agent_state(result.get("agent_name") or ""))
+            else:  # taken at once: said here, not a turn later when the desk's agent-joined event comes in
+                agent_name = result.get("agent_name") or ""
+                dispatcher.utter_message(response="utter_handoff_connecting", agent_name=agent_name)
+                dispatcher.utter_message(response="utter_handoff_agent_joined", agent_name=agent_name, from_agent=True)
+                dispatcher.utter_message(json_message=agent_state(agent_name))
             return events + [SlotSet(HANDOFF_ACTIVE, True), SlotSet(HANDOFF_SESSION, result.get("session_id"))]
         just_opened = ticket_opened_this_turn(tracker)  # e.g. the complaint's own ticket
         ticket = await visible_ticket(services, tracker, just_opened) if just_opened else None
@@ -275,14 +284,32 @@ class ActionOpenHandoffTicket(ServiceAction):
         return [SlotSet(Slot.PENDING_OFFER, None), SlotSet(Slot.TICKET_ID, created.ticket.number)]
 
 
+def joined_said_by_request(tracker: Tracker) -> bool:
+    """The turn before this desk event was the customer's request, which the desk answered with an agent at once,
+    and it already told the customer that agent joined (ActionRequestHuman): the event repeats that news."""
+    users, requested, joined = 0, False, False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            users += 1
+            if users == 2:
+                break
+        elif users == 1 and kind == "action" and event.get("name") == "action_request_human":
+            requested = True
+        elif users == 1 and kind == "bot" and (event.get("metadata") or {}).get("utter_action") == "utter_handoff_agent_joined":
+            joined = True
+    return requested and joined
+
+
 class ActionAgentJoined(ServiceAction):
     def name(self) -> str:
         return "action_agent_joined"
 
     async def handle(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list[EventType]:
         agent_name = entity(tracker, "agent_name") or ""
-        dispatcher.utter_message(response="utter_handoff_agent_joined", agent_name=agent_name, from_agent=True)
-        dispatcher.utter_message(json_message=agent_state(agent_name))
+        if not joined_said_by_request(tracker):
+            dispatcher.utter_message(response="utter_handoff_agent_joined", agent_name=agent_name, from_agent=True)
+            dispatcher.utter_message(json_message=agent_state(agent_name))
         # Also when the bot's own request timed out and it told the customer nobody was free: the
         # desk had queued them after all, and from now on their messages must reach the agent.
         session_id = entity(tracker, "handoff_id") or slot_text(tracker, HANDOFF_SESSION)

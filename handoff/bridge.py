@@ -156,7 +156,9 @@ class Bridge:
             if place is not None:  # the bot itself tells the first position
                 await self._state.swap_told(session.id, f"{place[0]}/{place[1]}")
         log_event(logger, "handoff_queued", session=session.id, group=group, reason=request.reason)
-        await self.rebalance()
+        agent = dict(await self.rebalance()).get(session.id)
+        if agent is not None:  # taken at once: the record need not be read back
+            return StartResult("assigned", session.id, session.skill_group, agent_name=await self._name(agent))
         return await self._result(await self._db(self._records.get, session.id))
 
     async def customer_message(self, session_id: str, text: str, intent: str = "", entities: list[Any] | None = None,
@@ -346,9 +348,9 @@ class Bridge:
 
     # --- the queue --------------------------------------------------------------------------
 
-    async def rebalance(self) -> None:
-        """Give waiting customers to free agents (least-loaded first), then tell everyone."""
-        assigned = []
+    async def rebalance(self) -> list[tuple[str, str]]:
+        """Give waiting customers to free agents (least-loaded first), then tell everyone; (session, agent) assigned."""
+        assigned: list[tuple[str, str]] = []
         async with self._state.critical():
             plan = plan_assignments(await self._state.waiting(), await self._state.agents(), time.time(),
                                     self.config.overflow)
@@ -361,6 +363,7 @@ class Bridge:
             session = await self._db(self._records.assign, session_id, username, "auto", "system")
             await self._announce_assignment(session)
         await self._after_queue_change()
+        return assigned
 
     async def expire_waiting(self) -> list[Session]:
         """Waits past the limit end in a ticket, and the customer is told."""
@@ -389,7 +392,7 @@ class Bridge:
     async def queue_view(self) -> dict[str, Any]:
         waiting = await self._state.waiting()
         places = positions(waiting)
-        sessions = {s.id: s for s in await self._db(self._records.open_sessions)}
+        sessions = {s.id: s for s in await self._db(self._records.open_sessions)} if waiting else {}
         agents = await self._state.agents()
         def entry(w: Waiting) -> dict[str, Any]:
             session = sessions.get(w.session_id)
@@ -409,8 +412,11 @@ class Bridge:
         }
 
     async def session_view(self, session_id: str) -> dict[str, Any]:
-        session = await self._db(self._records.get, session_id)
-        messages = await self._db(self._records.messages, session_id)
+        return await self._view(await self._db(self._records.get, session_id))
+
+    async def _view(self, session: Session) -> dict[str, Any]:
+        """A session's view from its record as read (e.g. by the assignment that just wrote it)."""
+        messages = await self._db(self._records.messages, session.id)
         return {
             "session_id": session.id, "status": session.status, "group": session.skill_group,
             "reason": session.reason, "priority": session.priority, "agent": session.agent,
@@ -467,7 +473,7 @@ class Bridge:
 
     async def _announce_assignment(self, session: Session, transferred_from: str | None = None) -> None:
         await self._state.swap_told(session.id, None)
-        view = await self.session_view(session.id)
+        view = await self._view(session)
         await self._state.publish({"type": "assigned", "agent": session.agent, "session": view,
                                    "transferred_from": transferred_from})
         name = await self._name(session.agent or "")

@@ -188,6 +188,37 @@ async def test_an_agent_who_joins_after_the_bot_gave_up_on_the_desk_still_gets_t
     assert slot_events(events)["handoff_active"] is True and slot_events(events)["handoff_session"] == "h7"
 
 
+async def test_an_agent_free_at_once_is_named_in_the_same_turn_and_not_announced_twice(services: Services) -> None:
+    # The desk assigns the request at once: the customer hears who joined in the answer to 转人工 itself,
+    # and the desk's agent-joined event that follows a moment later says nothing more.
+    dispatcher = CollectingDispatcher()
+    desk = FakeDesk({"status": "assigned", "session_id": "h2", "agent_name": "小李"})
+    await ActionRequestHuman(services, desk).run(dispatcher, logistics_conversation(), domain())
+    assert responses(dispatcher) == ["utter_handoff_connecting", "utter_handoff_agent_joined", ""]
+    assert said(dispatcher, "utter_handoff_agent_joined")["agent_name"] == "小李"
+    request_turn = [
+        {"event": "user", "text": "转人工", "parse_data": {"intent": {"name": "request_human"}}},
+        {"event": "action", "name": "action_request_human"},
+        {"event": "bot", "text": "人工客服小李已接入", "metadata": {"utter_action": "utter_handoff_agent_joined"}},
+        {"event": "slot", "name": "handoff_active", "value": True},
+    ]
+    joined = tracker("", "EXTERNAL_agent_joined", entities={"agent_name": "小李", "handoff_id": "h2"},
+                     slots={"handoff_active": True})
+    joined.events[:0] = request_turn
+    dispatcher = CollectingDispatcher()
+    events = await ActionAgentJoined(services).run(dispatcher, joined, domain())
+    assert dispatcher.messages == []
+    assert slot_events(events)["handoff_session"] == "h2"
+    # Joined later (after waiting in the queue, or a transfer): announced.
+    later = tracker("", "EXTERNAL_agent_joined", entities={"agent_name": "小王", "handoff_id": "h2"},
+                    slots={"handoff_active": True})
+    later.events[:0] = request_turn + [{"event": "user", "text": "好的", "parse_data": {"intent": {"name": "affirm"}}},
+                                       {"event": "action", "name": "action_relay_to_agent"}]
+    dispatcher = CollectingDispatcher()
+    await ActionAgentJoined(services).run(dispatcher, later, domain())
+    assert said(dispatcher, "utter_handoff_agent_joined")["agent_name"] == "小王"
+
+
 @pytest.mark.parametrize("active, action, intent, relay", [
     (True, "action_listen", "query_logistics", True),
     (True, "action_listen", "EXTERNAL_agent_message", False),
