@@ -25,6 +25,7 @@ The channel does not ask for Rasa's socket.io `jwt_key`: who the customer is tra
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -120,16 +121,21 @@ def history_items(events: Iterable[Event], limit: int = HISTORY_LIMIT) -> list[d
 class SessionOutput(SocketIOOutput):
     """The answer to a session's message: to that session's room (every tab of it), not to the conversation id."""
 
-    def __init__(self, sio: AsyncServer, bot_message_evt: str, room: str | None, namespace: str = "/") -> None:
+    def __init__(self, sio: AsyncServer, bot_message_evt: str, room: str | None, namespace: str = "/",
+                 after: Awaitable[Any] | None = None) -> None:
         super().__init__(sio, bot_message_evt)
         self.room = room
         self.namespace = namespace
+        self._after = after  # sent before the first message (the turn's typing indicator)
 
     async def room_of(self, recipient_id: str) -> str | None:
         """The socket.io room the messages for `recipient_id` go to; None: nobody to send to."""
         return self.room
 
     async def _send_message(self, socket_id: str, response: Any) -> None:
+        if self._after is not None:
+            after, self._after = self._after, None
+            await asyncio.gather(after, return_exceptions=True)  # a typing indicator that failed stops no reply
         room = await self.room_of(socket_id)
         if room is not None:
             await self.sio.emit(self.bot_message_evt, response, room=room, namespace=self.namespace)
@@ -253,9 +259,11 @@ class SocketIOChannel(SocketIOInput):
             if metadata is None:
                 log_event(logger, "socketio_message_refused", logging.WARNING, reason="bad metadata")
                 return
-            output = SessionOutput(sio, self.bot_message_evt, sender_id, namespace)
+            # The typing indicator goes out beside the turn instead of before it (an emit waits for the event
+            # loop, which is busy with other chats); the output sends it before the turn's first reply.
+            typing = asyncio.ensure_future(sio.emit("typing", {"on": True}, room=sender_id, namespace=namespace))
+            output = SessionOutput(sio, self.bot_message_evt, sender_id, namespace, after=typing)
             message = UserMessage(data["message"], output, sender_id, input_channel=self.name(), metadata=metadata)
-            await sio.emit("typing", {"on": True}, room=sender_id, namespace=namespace)
             try:
                 await handler(message)
             except Exception as exc:  # Rasa failed on this turn: the customer hears so instead of nothing
@@ -264,6 +272,7 @@ class SocketIOChannel(SocketIOInput):
                 if apology:
                     await output.send_text_message(sender_id, apology)
             finally:
+                await asyncio.gather(typing, return_exceptions=True)
                 await sio.emit("typing", {"on": False}, room=sender_id, namespace=namespace)
 
         return blueprint
