@@ -7,9 +7,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from tests.desk_harness import NOW, Desk, MovableClock
 from tests.unit.desk_fixtures import desk_settings, restored_log_record_factory, serve_desk
+from tests.unit.redis_test_env import NO_REDIS, REDIS_URL, WAIT_S
 
 
 @pytest.fixture
@@ -35,3 +38,16 @@ async def desk_each_db(tmp_path: Path, database_url: str, desk_clock: MovableClo
     """A desk on SQLite, and again on PostgreSQL in the `postgres` suite."""
     async with serve_desk(desk_settings(tmp_path, database_url), desk_clock) as running:
         yield running
+
+
+@pytest.fixture
+async def raw() -> AsyncIterator[aioredis.Redis]:
+    """A client of the machine's Redis for the `redis` tests (strings decoded); the test fails when there is none."""
+    client = aioredis.from_url(REDIS_URL, decode_responses=True, socket_timeout=WAIT_S, socket_connect_timeout=WAIT_S)
+    try:
+        await client.ping()
+    except (RedisConnectionError, OSError):
+        await client.close(close_connection_pool=True)
+        pytest.fail(NO_REDIS.format(url=REDIS_URL))
+    yield client
+    await client.close(close_connection_pool=True)

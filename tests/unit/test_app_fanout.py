@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 import pytest
 from rasa.core.channels.channel import register
 from redis import asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from sanic import Sanic
 from sanic.config import Config
 
@@ -37,8 +36,8 @@ from connectors.app_sockets import AppSockets, Reach
 from service.settings import load_settings
 from tests.app_client import AppClient, app_token
 from tests.desk_harness import serving
+from tests.unit.redis_test_env import REDIS_URL, WAIT_S
 from tests.unit.test_app_channel import SECRET, FakeGate, FakeRouter, StandInRasa
-from tests.unit.test_handoff_redis import REDIS_URL, WAIT_S
 
 FANOUT_LOGGER = "connectors.app_fanout"
 REPLY = {"text": "客服小王：您的订单 E202611010001 明天送达", "from_agent": True}
@@ -166,18 +165,6 @@ async def test_without_redis_the_subscriber_retries_quietly_and_stops_cleanly(ca
 
 
 # --- against the machine's Redis ----------------------------------------------------------------------------------
-
-@pytest.fixture
-async def raw() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(REDIS_URL, decode_responses=True, socket_timeout=WAIT_S, socket_connect_timeout=WAIT_S)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError):
-        await client.close(close_connection_pool=True)
-        pytest.fail(f"no Redis at {REDIS_URL}: set TEST_REDIS_URL, or deselect with -m 'not redis'")
-    yield client
-    await client.close(close_connection_pool=True)
-
 
 @pytest.fixture
 def prefix() -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -12,7 +11,6 @@ from typing import Any
 
 import pytest
 from redis import asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from handoff.bridge import AGENT_JOINED, AGENT_MESSAGE, QUEUE_UPDATE, Bridge, StartResult
 from handoff.config import load_config
@@ -25,26 +23,12 @@ from service.clock import fixed_clock
 from service.db import make_engine
 from service.settings import load_settings
 from service.tickets import build_ticket_service
+from tests.unit.redis_test_env import REDIS_URL, WAIT_S
 from tests.unit.test_handoff_bridge import WORK_TIME, FakeRasa, request
-
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-WAIT_S = 3.0
 
 pytestmark = pytest.mark.redis
 
 Pair = tuple[RedisQueueState, RedisQueueState]
-
-
-@pytest.fixture
-async def raw() -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(REDIS_URL, decode_responses=True, socket_timeout=WAIT_S, socket_connect_timeout=WAIT_S)
-    try:
-        await client.ping()
-    except (RedisConnectionError, OSError):
-        await client.close(close_connection_pool=True)
-        pytest.fail(f"no Redis at {REDIS_URL}: set TEST_REDIS_URL, or deselect with -m 'not redis'")
-    yield client
-    await client.close(close_connection_pool=True)
 
 
 @pytest.fixture
