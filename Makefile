@@ -79,8 +79,8 @@ test: validate test-py test-fuzz test-pg test-redis test-e2e test-browser test-n
 
 UNIT := tests/unit -m "not postgres and not redis"
 
-test-py: $(VENV)/.installed ## pytest: service rules, actions, channels, desk API (SQLite, in memory)
-	$(PY) -m pytest $(UNIT)
+test-py: $(VENV)/.installed ## pytest: service rules, actions, channels, desk API (SQLite, in memory), in two processes
+	$(PY) -m pytest -n 2 $(UNIT)
 
 FUZZ_VENV := .venv-fuzz
 
