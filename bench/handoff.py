@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -369,7 +370,9 @@ def run_mode(mode: str, handoffs: int, messages: int, assign: str, think_s: floa
         try:
             if prefix:
                 delete_keys(prefix)  # fails early, with its reason, when Redis is not there
-                env |= {"REDIS_URL": REDIS_URL, "QUEUE_PREFIX": prefix}
+                # Redis makes it the scaled mode, which wants the shop's signing secret: the bench customers' unsigned
+                # claims are then not believed, so they are anonymous (their order question is asked to be proven).
+                env |= {"REDIS_URL": REDIS_URL, "QUEUE_PREFIX": prefix, "IDENTITY_SECRET": secrets.token_urlsafe(32)}
             started = time.perf_counter()
             stack = start_stack(work, env, desks=2 if prefix else 1)
             result["startup_s"] = round(time.perf_counter() - started, 1)
