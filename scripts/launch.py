@@ -169,7 +169,7 @@ def stack_secrets(env: dict[str, str]) -> dict[str, str]:
 
 
 def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float = 240, desks: int = 0) -> Stack:
-    """Action server, `desks` desk processes, then the Rasa server: free ports, data under `work`.
+    """Action server, `desks` desk processes and the Rasa server, started together: free ports, data under `work`.
 
     The action server talks to the first desk (urls "desk"); the others are "desk1", "desk2", ...
     (several desks only make sense with REDIS_URL in `env`: they share the queue through it).
@@ -203,12 +203,14 @@ def start_stack(work: Path, env: dict[str, str] | None = None, timeout_s: float 
                         f"http://127.0.0.1:{rasa_port}", "/", {})
     stack = Stack(work, env=full_env)
     try:
-        for name, (command, base, health, extra) in commands.items():
-            log = work / f"{name}.log"
-            with log.open("wb") as out:
+        # All at once, then each waited for: none needs another to start (the migrations take a lock of their
+        # own), and Rasa's model load no longer waits behind the others' start-up.
+        for name, (command, _base, _health, extra) in commands.items():
+            with (work / f"{name}.log").open("wb") as out:
                 stack.processes[name] = subprocess.Popen(command, cwd=ROOT, env={**full_env, **extra}, stdout=out,
                                                          stderr=subprocess.STDOUT)
-            _wait(base + health, stack.processes[name], log, timeout_s)
+        for name, (_command, base, health, _extra) in commands.items():
+            _wait(base + health, stack.processes[name], work / f"{name}.log", timeout_s)
             stack.urls[name] = base
     except BaseException:
         stack.stop()
