@@ -130,11 +130,11 @@ nginx: ## install Debian's nginx for make scaled-up when missing (run as a child
 	  || { echo "could not install it: run 'apt-get install -y nginx' as root"; exit 1; }; }
 
 test-nlu: $(MODEL) ## rasa test nlu on tests/nlu; fails below intent macro-F1 0.95
-	$(RASA) test nlu --nlu tests/nlu --model $(MODEL) --out results/nlu
+	$(PY) scripts/rasa_cli.py test nlu --nlu tests/nlu --model $(MODEL) --out results/nlu
 	$(PY) scripts/nlu_gate.py results/nlu/intent_report.json --min-macro-f1 0.95
 
 test-stories: $(MODEL) ## rasa test core on tests/test_stories.yml; every story must pass
-	$(RASA) test core --stories tests/test_stories.yml --model $(MODEL) --out results/core --fail-on-prediction-errors
+	$(PY) scripts/rasa_cli.py test core --stories tests/test_stories.yml --model $(MODEL) --out results/core --fail-on-prediction-errors
 
 eval: $(MODEL) ## accuracy per intent on ../shared/eval (real customer utterances; measuring only)
 	$(PY) scripts/eval_nlu.py --model $(MODEL)
