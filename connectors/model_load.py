@@ -12,10 +12,8 @@ component's config says run_eagerly). Loading for finetuning (`rasa train --fine
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-logger = logging.getLogger(__name__)
 _WRAPPED = "_xiaozhi_eager_build"
 
 

@@ -144,6 +144,7 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: floa
 
 
 TRACKER_STORE = "connectors.tracker_store.CachedSQLTrackerStore"  # as in endpoints.yml
+LOCK_STORE = "connectors.lock_store.PromptInMemoryLockStore"  # as in endpoints.yml
 
 
 def endpoints_file(work: Path, actions_port: int, extra: str = "") -> Path:
@@ -153,8 +154,7 @@ def endpoints_file(work: Path, actions_port: int, extra: str = "") -> Path:
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         '  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n'
         f'tracker_store:\n  type: {TRACKER_STORE}\n  dialect: "sqlite"\n  db: "{work / "tracker.db"}"\n'
-        'lock_store:\n  type: connectors.lock_store.PromptInMemoryLockStore\n'  # as in endpoints.yml
-        f'{extra}',
+        f'lock_store:\n  type: {LOCK_STORE}\n{extra}',
         encoding="utf-8",
     )
     return path
