@@ -273,11 +273,11 @@ def _chat_ticket_schemas(departments: list[str]) -> dict[str, Schema]:
     categories = [c.value for c in Category]
     chat_ticket_common: Schema = {
         "title": {"type": "string", "minLength": 1, "maxLength": MAX_TITLE, "pattern": NOT_BLANK},
-        "priority": {"type": "string", "enum": list(PRIORITIES), "description": "at least this; the rules may "
-                     "raise it (safety words: 特急, VIP: 紧急)"},
+        "priority": {"type": "string", "enum": ["", *PRIORITIES], "description": "at least this; the rules may "
+                     "raise it (safety words: 特急, VIP: 紧急); empty: not chosen, as a form's blank select sends it"},
         "description": {"type": "string", "maxLength": MAX_DESCRIPTION, "description": "default: the title"},
-        "order_id": {"type": "string", "pattern": "^E[0-9]{12}$", "description": "one of the chat's orders "
-                     "(the draft's orders); another is a 422 invalid_input"}}
+        "order_id": {"type": "string", "pattern": "^(E[0-9]{12})?$", "description": "one of the chat's orders "
+                     "(the draft's orders); another is a 422 invalid_input; empty: no order"}}
     return {
         "AssigneeList": {"type": "object", "required": ["number", "department", "items"], "properties": {
             "number": text, "department": {"type": "string", "enum": departments},
@@ -301,7 +301,7 @@ def _chat_ticket_schemas(departments: list[str]) -> dict[str, Schema]:
              "description": "a ticket about the customer's case", "properties": {
                  **chat_ticket_common, "category": {
                      "type": "string", "enum": [c for c in categories if c != Category.IMPROVEMENT.value]},
-                 "kind": {"type": "string", "enum": [Kind.ISSUE.value], "description": "default 问题"}}},
+                 "kind": {"type": "string", "enum": ["", Kind.ISSUE.value], "description": "default (and empty) 问题"}}},
             {"type": "object", "required": ["category", "kind", "title"], "additionalProperties": False,
              "description": "an improvement task", "properties": {
                  **chat_ticket_common, "category": {"type": "string", "enum": [Category.IMPROVEMENT.value]},

@@ -337,3 +337,18 @@ async def test_the_new_routes_are_described(desk: Desk) -> None:
     assert spec["components"]["schemas"]["TicketDetail"]["properties"]["next_statuses"]["items"]["enum"][0] == "新建"
     assert "/api/tickets/{number}/assignees" in spec["paths"]
     assert "/api/handoff/sessions/{session_id}/ticket-draft" in spec["paths"]
+
+
+def test_the_document_admits_the_blank_choices_the_desk_takes_as_not_chosen() -> None:
+    # A form's blank select sends "" for priority, kind and order; the desk reads that as "not chosen" (above),
+    # so /openapi.json must not call such a body invalid (schemathesis sent one and got a 201).
+    import jsonschema
+
+    from desk.openapi import _chat_ticket_schemas
+
+    schema = _chat_ticket_schemas(["客服中心"])["ChatTicketRequest"]
+    for body in ({"category": "投诉", "title": "x", "kind": "", "priority": "", "order_id": ""},
+                 {"category": "改进", "kind": "改进", "title": "0", "priority": "", "order_id": ""}):
+        jsonschema.validate(body, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"category": "投诉", "title": "x", "order_id": "1 OR 1"}, schema)
