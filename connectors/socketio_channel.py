@@ -40,11 +40,12 @@ from rasa.shared.core.events import BotUttered, Event, UserUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncRedisManager, AsyncServer
+from socketio import AsyncServer
 
 from actions.names import Response
 from connectors.gate import AS_TEXT, MessageGate, guarded
 from connectors.routing import ConversationRouter, stored_tracker
+from connectors.socketio_manager import LocalFirstRedisManager
 from connectors.socketio_server import CheckedSocketIO
 from service.logs import log_event
 from service.settings import Settings, get_settings
@@ -283,7 +284,7 @@ def socket_server(settings: Settings) -> CheckedSocketIO:
     reply triggered on one server reaches a widget connected to another)."""
     manager = None
     if settings.redis_url:
-        manager = AsyncRedisManager(settings.redis_url, channel=f"{settings.queue_prefix}:socketio")
+        manager = LocalFirstRedisManager(settings.redis_url, channel=f"{settings.queue_prefix}:socketio")
     return CheckedSocketIO(async_mode="sanic", cors_allowed_origins=list(settings.widget_origins), client_manager=manager)
 
 
