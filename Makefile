@@ -75,7 +75,12 @@ rasa-token: $(VENV)/.installed ## print a 5-minute JWT for Rasa's HTTP API (curl
 validate: $(VENV)/.installed ## rasa data validate, with form/action-uttered responses recognised
 	$(PY) scripts/validate_data.py
 
-test: validate test-py test-fuzz test-pg test-redis test-e2e test-browser test-nlu test-stories ## everything CI runs (trains first when needed)
+# Lanes side by side (scripts/lanes.py): training runs on one core most of the time, so the checks that need no
+# model share the machine with it; then the three suites that start servers, which mostly wait on them.
+test: validate ## everything CI runs: checks beside training and rasa test, then e2e, browser and scaled side by side
+	$(PY) scripts/lanes.py "test-py test-fuzz test-pg test-redis" "train test-nlu test-stories"
+	@$(MAKE) --no-print-directory web-deps chromium nginx
+	$(PY) scripts/lanes.py test-e2e test-browser test-scaled
 
 UNIT := tests/unit -m "not postgres and not redis"
 
