@@ -30,6 +30,7 @@ from service.access import AccessDenied
 from service.desk_client import DeskClient, DeskUnavailable
 from service.models import Customer, Order
 from service.settings import get_settings
+from service.tickets.drafting import topic_of
 from service.tickets.models import Ticket
 from service.tickets.rules import Category
 
@@ -116,8 +117,9 @@ async def context_package(services: Services, tracker: Tracker, reason: str,
                           customer: Customer | None) -> tuple[ContextPackage, str | None]:
     """`customer`: the proven customer, as the action has just looked them up (None: nobody is proven)."""
     conversation = turns(tracker)
-    topic = next((t.intent for t in reversed(conversation) if t.speaker == "user" and t.intent not in
-                  ("request_human", "affirm", "deny", "nlu_fallback", "")), "")
+    # the question the customer came with: not 转人工, 是/否, a greeting, nor an answer to the bot (the order's phone
+    # digits, 「8000」, are inform: taking them for the topic sent a logistics question to the default group)
+    topic = topic_of([t.intent for t in conversation if t.speaker == "user"])
     slots = {k: v for k, v in tracker.current_slot_values().items()
              if v is not None and k not in HIDDEN_SLOTS}
     recent: list[dict[str, Any]] = []

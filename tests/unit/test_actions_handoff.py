@@ -98,6 +98,18 @@ async def test_request_human_sends_the_context_package_and_says_the_queue_place(
     assert request["customer_vip"] is True
 
 
+async def test_an_anonymous_visitors_phone_digits_do_not_change_the_topic_the_handoff_is_routed_by(
+        services: Services) -> None:
+    # 「查物流」, the bot asks for the order's phone digits, 「8000」 (inform), then 「转人工」: a logistics question
+    t = logistics_conversation()
+    t.events[2:2] = [{"event": "user", "text": "8000", "input_channel": "rest",
+                      "parse_data": {"intent": {"name": "inform"}, "entities": []}},
+                     {"event": "bot", "text": "订单 E202611010001 由顺丰速运配送"}]
+    desk = FakeDesk()
+    await ActionRequestHuman(services, desk).run(CollectingDispatcher(), t, domain())
+    assert desk.calls[0][1]["intent"] == "query_logistics"
+
+
 async def test_off_hours_ends_in_a_ticket_with_the_next_contact_time(services: Services) -> None:
     desk = FakeDesk({"status": "unavailable", "unavailable": "off_hours", "group": "物流", "hours": "每天 09:00–22:00",
                      "next_contact": "2026-11-22T09:00:00+08:00", "closed_at": "2026-11-21T22:00:00+08:00"})
