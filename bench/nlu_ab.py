@@ -146,6 +146,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("oos_weight_1.5", class_weight={"out_of_scope": 1.5}),
     Variant("oos_weight_2", class_weight={"out_of_scope": 2.0}),
     Variant("oos_weight_4", class_weight={"out_of_scope": 4.0}),  # past "modest": where the weight starts to tell
+    Variant("encoder_1.5", config={"encoder_weight": 1.5}),  # the sentence vector's share against the n-grams
+    Variant("encoder_2", config={"encoder_weight": 2.0}),
+    Variant("encoder_3", config={"encoder_weight": 3.0}),
+    Variant("C_20", config={"C": 20.0}),
+    Variant("C_100", config={"C": 100.0}),
 )}
 
 
