@@ -33,7 +33,6 @@ class LocalFirstRedisManager(AsyncRedisManager):  # type: ignore[misc]  # python
                              DELIVERED_HERE: self.host_id})
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if message.get(DELIVERED_HERE) is not None and message.get(DELIVERED_HERE) == self.host_id:
+        if message.get(DELIVERED_HERE) == self.host_id:
             return  # this server wrote it to its sockets when it was sent
         await super()._handle_emit(message)
-
