@@ -34,6 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import csr_matrix, hstack, spmatrix
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.extmath import softmax
 
 from understanding.augment import dressed
 from understanding.encoder import SentenceEncoder, shared_encoder
@@ -45,6 +46,25 @@ FILES = ("chars.skops", "words.skops", "regression.skops")
 DICTIONARY = "userdict.txt"
 # Data containers skops does not trust by default but which run no code when loaded (TfidfVectorizer's idf).
 ALSO_TRUSTED = frozenset({"scipy.sparse._csr.csr_matrix", "numpy.float32", "numpy.float64"})
+
+
+def class_probabilities(regression: LogisticRegression, features: spmatrix) -> np.ndarray:
+    """regression.predict_proba(features), reading only the weights of each row's features.
+
+    scikit-learn's decision_function multiplies the sparse rows by coef_.T, and scipy first copies that transposed
+    (31 × ~87,000) matrix into one contiguous array: ~6 ms of every parse on these cores, for a sentence that has
+    a few hundred non-zero features. A multinomial regression's probabilities are the softmax of each row's
+    coef_[:, features] · values + intercept_; any other kind is left to scikit-learn.
+    """
+    multinomial = (regression.multi_class == "multinomial"
+                   or (regression.multi_class == "auto" and regression.classes_.size > 2
+                       and regression.solver != "liblinear"))
+    if not multinomial:
+        return regression.predict_proba(features)
+    rows = csr_matrix(features)
+    scores = np.vstack([regression.coef_[:, rows.indices[start:end]] @ rows.data[start:end]
+                        for start, end in zip(rows.indptr[:-1], rows.indptr[1:], strict=True)])
+    return softmax(scores + regression.intercept_)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -163,7 +183,7 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every intent with its probability for `text`, most likely first."""
         assert self._regression is not None
-        probabilities = self._regression.predict_proba(self._features([text]))[0]
+        probabilities = class_probabilities(self._regression, self._features([text]))[0]
         order = np.argsort(-probabilities)
         return [(str(self._regression.classes_[i]), float(probabilities[i])) for i in order]
 

@@ -103,3 +103,21 @@ def test_a_message_with_two_requests_is_the_first_with_the_second_as_an_entity(s
     assert "next_request" in message.as_dict(only_output_properties=True)  # what Rasa's parse result shows
     [greeting] = classifier.process([Message(data={"text": "你好，顺便问下运费怎么算"})])  # a greeting is no request
     assert greeting.get("next_request") is None and not greeting.get("entities")
+
+
+def test_probabilities_are_scikit_learns_for_one_message_or_several(storage: LocalModelStorage) -> None:
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    from understanding.sentence_classifier import class_probabilities
+
+    classifier, _, _ = trained(storage)
+    texts = ["快递几天到啊", "开张发票", "运费多少", "", "你好 我要开发票 顺便查物流"]
+    features = classifier._features(texts)
+    regression = classifier._regression
+    assert class_probabilities(regression, features[:1]) == pytest.approx(regression.predict_proba(features[:1]), abs=1e-12)
+    assert class_probabilities(regression, features) == pytest.approx(regression.predict_proba(features), abs=1e-12)
+    # a two-class regression is one-vs-rest in scikit-learn: left to it
+    binary = LogisticRegression().fit(csr_matrix([[1.0, 0.0], [0.0, 1.0]]), ["a", "b"])
+    two = csr_matrix([[0.5, 0.2]])
+    assert class_probabilities(binary, two) == pytest.approx(binary.predict_proba(two))
