@@ -28,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connectors import action_failure, model_load  # noqa: E402
+from connectors import action_failure, action_validation, model_load  # noqa: E402
 from desk.rasa_client import JWT_ALGORITHM  # noqa: E402
 from scripts.startup import checked_secrets, install_scrubbing  # noqa: E402
 from service.logs import log_event  # noqa: E402
@@ -126,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rasa.server.configure_cors = configure_cors_outside_socketio  # both of Rasa's callers look it up there
     action_failure.install(settings.action_call_timeout_s)
+    action_validation.install()  # the answer schema checked once, not on every action call
     model_load.install()  # the TensorFlow models load in seconds instead of ~40 s (connectors/model_load.py)
     sys.argv = rasa_arguments
     rasa_main()
