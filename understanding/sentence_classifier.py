@@ -62,7 +62,8 @@ def class_probabilities(regression: LogisticRegression, features: spmatrix) -> n
     if not multinomial:
         return regression.predict_proba(features)
     rows = csr_matrix(features)
-    scores = np.vstack([regression.coef_[:, rows.indices[start:end]] @ rows.data[start:end]
+    # an element-wise product and a sum, not a BLAS call: BLAS's threads would compete with the event loop for the cores
+    scores = np.vstack([(regression.coef_[:, rows.indices[start:end]] * rows.data[start:end]).sum(axis=1)
                         for start, end in zip(rows.indptr[:-1], rows.indptr[1:], strict=True)])
     return softmax(scores + regression.intercept_)
 
