@@ -302,6 +302,43 @@ def test_the_dialogue_models_stand_aside_while_a_person_has_the_chat(tmp_path: P
         assert max(untrained.predict_action_probabilities(tracker, project_domain).probabilities) == 0.0
 
 
+def test_the_rules_stand_aside_only_where_the_handoff_policy_relays(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.policies.policy import PolicyPrediction
+    from rasa.core.policies.rule_policy import RulePolicy
+    from rasa.shared.core.events import SlotSet
+
+    from handoff.quiet_policies import QuietRulePolicy
+
+    project_domain = Domain.load("domain.yml")
+    asked: list[str] = []
+
+    def rules(self: RulePolicy, tracker: DialogueStateTracker, domain: Domain, *args: object,
+              **kwargs: object) -> PolicyPrediction:
+        asked.append(tracker.latest_message.intent["name"])
+        probabilities = [0.0] * domain.num_actions
+        probabilities[domain.index_for_action("action_agent_message")] = 1.0
+        return PolicyPrediction(probabilities, "RulePolicy")
+
+    monkeypatch.setattr(RulePolicy, "predict_action_probabilities", rules)
+    policy = QuietRulePolicy.create(QuietRulePolicy.get_default_config(), LocalModelStorage(tmp_path),
+                                    Resource("rules"), ExecutionContext(GraphSchema({}), "test"))
+
+    def conversation(active: bool, intent: str, *after: ActionExecuted) -> DialogueStateTracker:
+        return DialogueStateTracker.from_events("s1", [
+            SlotSet("handoff_active", active), ActionExecuted(ACTION_LISTEN_NAME),
+            UserUttered("我的快递怎么还没到", {"name": intent, "confidence": 0.99}), *after], slots=project_domain.slots)
+
+    customer = conversation(True, "query_logistics")
+    relayed = conversation(True, "query_logistics", ActionExecuted("action_relay_to_agent"))
+    assert max(policy.predict_action_probabilities(customer, project_domain).probabilities) == 0.0
+    assert max(policy.predict_action_probabilities(relayed, project_domain).probabilities) == 0.0
+    assert asked == []  # the message goes to the agent: the rules were not even read
+    for tracker in (conversation(True, "EXTERNAL_agent_message"), conversation(False, "query_logistics")):
+        assert max(policy.predict_action_probabilities(tracker, project_domain).probabilities) == 1.0
+    assert asked == ["EXTERNAL_agent_message", "query_logistics"]  # the desk's events and the bot's own turns
+
+
 async def test_the_queue_state_follows_the_handoff_to_its_end(services: Services) -> None:
     dispatcher = CollectingDispatcher()
     update = tracker("", "EXTERNAL_queue_update", entities={"queue_position": "1", "wait_minutes": "2"},
