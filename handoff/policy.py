@@ -39,6 +39,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 logger = logging.getLogger(__name__)
 
 HANDOFF_SLOT = "handoff_active"
+RELAY_ACTION = "action_relay_to_agent"
 EXTERNAL_PREFIX = "EXTERNAL_"
 COMPLAINT = "complaint"
 FALLBACK = "nlu_fallback"
@@ -198,7 +199,7 @@ def configured_always_human() -> frozenset[str]:
 class HandoffPolicy(Policy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"priority": 7, "relay_action": "action_relay_to_agent", "slot": HANDOFF_SLOT,
+        return {"priority": 7, "relay_action": RELAY_ACTION, "slot": HANDOFF_SLOT,
                 "escalation_action": "action_request_human", "always_human_intents": None,  # None: read handoff.yml
                 "complaint_confidence": EscalationSettings.complaint_confidence,
                 "negative_window": EscalationSettings.negative_window,

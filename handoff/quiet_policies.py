@@ -25,9 +25,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from handoff.policy import HANDOFF_SLOT, relayed_just_now, should_relay
-
-RELAY_ACTION = "action_relay_to_agent"  # HandoffPolicy's default relay_action
+from handoff.policy import HANDOFF_SLOT, RELAY_ACTION, relayed_just_now, should_relay
 
 
 def in_handoff(tracker: DialogueStateTracker) -> bool:
