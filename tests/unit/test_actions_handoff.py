@@ -334,8 +334,8 @@ def test_the_rules_stand_aside_only_where_the_handoff_policy_relays(tmp_path: Pa
     assert max(policy.predict_action_probabilities(customer, project_domain).probabilities) == 0.0
     assert max(policy.predict_action_probabilities(relayed, project_domain).probabilities) == 0.0
     assert asked == []  # the message goes to the agent: the rules were not even read
-    for tracker in (conversation(True, "EXTERNAL_agent_message"), conversation(False, "query_logistics")):
-        assert max(policy.predict_action_probabilities(tracker, project_domain).probabilities) == 1.0
+    for ruled in (conversation(True, "EXTERNAL_agent_message"), conversation(False, "query_logistics")):
+        assert max(policy.predict_action_probabilities(ruled, project_domain).probabilities) == 1.0
     assert asked == ["EXTERNAL_agent_message", "query_logistics"]  # the desk's events and the bot's own turns
 
 
