@@ -44,7 +44,6 @@ def validate_action_result(action: Any, result: dict[str, Any]) -> bool:
     return True
 
 
-
 def install() -> None:
     """Patch RemoteAction._validate_action_result (a second call changes nothing)."""
     from rasa.core.actions.action import RemoteAction
