@@ -171,4 +171,4 @@ reset-demo: $(VENV)/.installed ## restore the demo data (orders, refunds, …) t
 	$(PY) -c 'from service.backends.seed import reset; from service.db import make_engine; from service.settings import get_settings; reset(make_engine(get_settings().stub_backend_url)); print("demo data reset")'
 
 clean: ## remove models, results and runtime data (not .venv)
-	rm -rf models results var/*.db var/*.log
+	rm -rf models results var/*.db var/*.db-wal var/*.db-shm var/*.log

@@ -29,6 +29,9 @@ JWT_ALGORITHM = "HS256"  # scripts/serve_rasa.py starts Rasa with --jwt-method H
 TOKEN_TTL_S = 300.0
 RENEW_BEFORE_S = 60.0  # a cached token is replaced this long before it expires
 DESK_USERNAME = "desk"
+# The customer's own channel; no tracker in the answer (Rasa would serialise every event of the session for a reply
+# the desk only checks the status of).
+TRIGGER_PARAMS = {"output_channel": "latest", "include_events": "NONE"}
 
 
 def sign_rasa_jwt(secret: str, expires_at: float, username: str = DESK_USERNAME) -> str:
@@ -105,7 +108,7 @@ class HttpRasaClient:
             raise RuntimeError("HttpRasaClient.open() was not called")
         url = f"{self._base_url}/conversations/{quote(sender_id, safe='')}/trigger_intent"
         try:
-            async with self._session.post(url, params={"output_channel": "latest"}, headers=self._jwt.headers(),
+            async with self._session.post(url, params=TRIGGER_PARAMS, headers=self._jwt.headers(),
                                           json={"name": intent, "entities": entities}) as answer:
                 await answer.read()
                 if answer.status >= 300:

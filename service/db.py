@@ -28,7 +28,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     connect_args = kwargs.pop("connect_args", {})
     connect_args.setdefault("check_same_thread", False)
     connect_args.setdefault("timeout", 30)
-    engine = create_engine(url, future=True, connect_args=connect_args, **kwargs)
+    kwargs.setdefault("future", True)  # Rasa's SQLTrackerStore asks for future=False: it uses the 1.x Query API
+    engine = create_engine(url, connect_args=connect_args, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

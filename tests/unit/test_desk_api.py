@@ -319,7 +319,7 @@ async def test_the_real_client_calls_rasas_http_api(tmp_path: Path, desk_clock: 
                     break
                 await asyncio.sleep(0.01)
         tickets._engine.dispose()
-    assert rasa.requests == [("/conversations/web/c 001/trigger_intent", {"output_channel": "latest"},
+    assert rasa.requests == [("/conversations/web/c 001/trigger_intent", {"output_channel": "latest", "include_events": "NONE"},
                               {"name": "EXTERNAL_ticket_resolved", "entities": {"ticket_id": number}})]
     token = rasa.authorizations[0].removeprefix("Bearer ")
     assert jwt.decode(token, RASA_JWT_SECRET, algorithms=["HS256"])["user"] == {"username": "desk", "role": "admin"}

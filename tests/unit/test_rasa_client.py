@@ -147,7 +147,7 @@ async def test_the_client_sends_the_jwt_in_the_header_not_the_url() -> None:
         finally:
             await client.close()
     (path, query, authorization, body), second = rasa.requests
-    assert path == "/conversations/web/c 001/trigger_intent" and query == {"output_channel": "latest"}
+    assert path == "/conversations/web/c 001/trigger_intent" and query == {"output_channel": "latest", "include_events": "NONE"}
     assert body == {"name": "EXTERNAL_ticket_resolved", "entities": {"ticket_id": "T1"}}
     token = authorization.removeprefix("Bearer ")
     assert jwt.decode(token, SECRET, algorithms=["HS256"])["user"] == {"username": "desk", "role": "admin"}

@@ -100,6 +100,23 @@ async def test_a_conversation_reads_back_as_rasas_own_sql_store_reads_it(tmp_pat
     assert await cached.retrieve("nobody") is None
 
 
+async def test_exists_says_what_retrieve_would_find(tmp_path: Path) -> None:
+    cached, plain = store(tmp_path), rasa_reading(tmp_path)
+    assert not await cached.exists("c1") and not await plain.exists("c1")
+    await say(cached, "c1", turn("你好", "greet"))
+    assert await cached.exists("c1") and await plain.exists("c1")
+    assert not await cached.exists("c2")
+
+
+async def test_a_sqlite_file_is_written_through_pooled_connections_with_the_write_ahead_log(tmp_path: Path) -> None:
+    cached = store(tmp_path)
+    await say(cached, "c1", turn("你好", "greet"))
+    assert type(cached.engine.pool).__name__ == "QueuePool"
+    with sqlite3.connect(tmp_path / "tracker.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert dump(await rasa_reading(tmp_path).retrieve("c1")) == dump(await cached.retrieve("c1"))
+
+
 async def test_a_new_session_reads_back_from_its_start(tmp_path: Path) -> None:
     cached, plain = store(tmp_path), rasa_reading(tmp_path)
     await say(cached, "c1", [SessionStarted(timestamp=1.0), ActionExecuted("action_listen", timestamp=1.1)])
