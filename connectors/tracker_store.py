@@ -47,6 +47,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted, deserialise_events
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import Engine
 
 from service.db import make_engine
 from service.event_cipher import (  # noqa: F401  (re-exported: the store's cipher lives in service/ for the desk)
@@ -102,10 +103,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _pool_sqlite_file(self) -> None:
         """A SQLite file: pooled connections, WAL and synchronous=NORMAL (service/db.py) instead of Rasa's NullPool."""
-        url = self.engine.url
+        rasas: Engine = self.engine  # type: ignore[has-type]  # Rasa sets it in __init__, unannotated
+        url = rasas.url
         if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
             return
-        self.engine.dispose()
+        rasas.dispose()
         self.engine = make_engine(url.render_as_string(hide_password=False), future=False)
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
 
