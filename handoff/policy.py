@@ -1,9 +1,12 @@
 """HandoffPolicy: while a human agent has the conversation, the bot stays quiet.
 
 Every customer message is routed to the relay action (which posts it, with its NLU result,
-to the agent through the desk), and the bot then listens again. Events the desk sends in
-(agent replies, queue updates, the end of the handoff: intents starting with EXTERNAL_) are
-left to the rules.
+to the agent through the desk), and the bot then listens again. An agent's reply, which the
+desk sends in as EXTERNAL_agent_message, goes to the action that says it to the customer, and
+the bot listens again: the same as the rule in data/rules/handoff.yml, decided here so that the
+rules need not turn the whole session into states for every reply (handoff/quiet_policies.py).
+The desk's other events (queue updates, the end of the handoff: intents starting with EXTERNAL_)
+are left to the rules.
 
 Outside a handoff the policy sends the latest customer message to a person at once when
 - its intent is one handoff.yml lists under `always_human_intents`;
@@ -36,10 +39,14 @@ from rasa.shared.core.events import ActionExecuted, Event, Restarted, SessionSta
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from handoff.certain_predictions import note_if_certain
+
 logger = logging.getLogger(__name__)
 
 HANDOFF_SLOT = "handoff_active"
 RELAY_ACTION = "action_relay_to_agent"
+AGENT_MESSAGE_INTENT = "EXTERNAL_agent_message"
+AGENT_MESSAGE_ACTION = "action_agent_message"
 EXTERNAL_PREFIX = "EXTERNAL_"
 COMPLAINT = "complaint"
 FALLBACK = "nlu_fallback"
@@ -78,6 +85,16 @@ class EscalationSettings:
 def should_relay(active: bool, latest_action: str | None, latest_intent: str | None) -> bool:
     """A customer message just arrived during an active handoff."""
     return bool(active) and latest_action == ACTION_LISTEN_NAME and not (latest_intent or "").startswith(EXTERNAL_PREFIX)
+
+
+def passes_agent_message(active: bool, latest_action: str | None, latest_intent: str | None) -> bool:
+    """An agent's reply just came in from the desk during an active handoff."""
+    return bool(active) and latest_action == ACTION_LISTEN_NAME and latest_intent == AGENT_MESSAGE_INTENT
+
+
+def said_agent_message(active: bool, latest_action: str | None, agent_action: str = AGENT_MESSAGE_ACTION) -> bool:
+    """The agent's reply was said during an active handoff: wait for the next message."""
+    return bool(active) and latest_action == agent_action
 
 
 def relayed_just_now(latest_action: str | None, relay_action: str) -> bool:
@@ -199,7 +216,8 @@ def configured_always_human() -> frozenset[str]:
 class HandoffPolicy(Policy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"priority": 7, "relay_action": RELAY_ACTION, "slot": HANDOFF_SLOT,
+        return {"priority": 7, "relay_action": RELAY_ACTION, "agent_message_action": AGENT_MESSAGE_ACTION,
+                "slot": HANDOFF_SLOT,
                 "escalation_action": "action_request_human", "always_human_intents": None,  # None: read handoff.yml
                 "complaint_confidence": EscalationSettings.complaint_confidence,
                 "negative_window": EscalationSettings.negative_window,
@@ -241,14 +259,18 @@ class HandoffPolicy(Policy):
         latest_action = tracker.latest_action_name
         intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         relay, escalate = self.config["relay_action"], self.config["escalation_action"]
+        agent_message = self.config["agent_message_action"]
         if should_relay(active, latest_action, intent) and relay in domain.action_names_or_texts:
             probabilities[domain.index_for_action(relay)] = 1.0
-        elif relayed_just_now(latest_action, relay) or latest_action == escalate:
+        elif passes_agent_message(active, latest_action, intent) and agent_message in domain.action_names_or_texts:
+            probabilities[domain.index_for_action(agent_message)] = 1.0
+        elif (relayed_just_now(latest_action, relay) or latest_action == escalate
+              or said_agent_message(active, latest_action, agent_message)):
             probabilities[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
         elif should_escalate(active, latest_action, turns_that_count(tracker.events, escalate, self.config["slot"]),
                              self._escalation, self._always_human):
             probabilities[domain.index_for_action(escalate)] = 1.0
-        return self._prediction(probabilities)
+        return note_if_certain(tracker, self._prediction(probabilities))
 
     @classmethod
     def load(

@@ -1,14 +1,16 @@
 """TED, memoization and the rules, standing aside while a human agent has the chat.
 
-During a handoff only HandoffPolicy (relay, then listen) and the rules for the desk's EXTERNAL_
+During a handoff only HandoffPolicy (relay, an agent's reply, then listen) and the rules for the desk's EXTERNAL_
 intents decide, so running the dialogue models on every relayed message and agent reply is
 pure cost: they featurize the whole conversation, which grows with every message, and the Rasa
 server does it on its one event loop for every chat at once. The rules stand aside only where
-HandoffPolicy itself decides (a customer message to relay, the listen after it): its 1.0 at
+HandoffPolicy itself decides (a customer message to relay, an agent's reply, the listen after either): its 1.0 at
 priority 7 wins over any rule there, and RulePolicy turned the whole session into states for each
 of those predictions (~10 % of a busy server's samples in `make bench-handoff`, docs/scaling.md).
-The desk's EXTERNAL_ events are still the rules' to answer. Outside a handoff all three behave
-exactly like Rasa's own policies; training is theirs, unchanged.
+The desk's other EXTERNAL_ events are still the rules' to answer. Outside a handoff all three behave
+like Rasa's own policies, with one saving that changes no answer: TED does not compute a prediction
+that a rule, a memorised story or HandoffPolicy has already made for certain (handoff/certain_predictions.py).
+Training is theirs, unchanged.
 """
 
 from __future__ import annotations
@@ -24,8 +26,17 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import TEXT
 
-from handoff.policy import HANDOFF_SLOT, RELAY_ACTION, relayed_just_now, should_relay
+from handoff.certain_predictions import decided_for_certain, note_if_certain
+from handoff.policy import (
+    HANDOFF_SLOT,
+    RELAY_ACTION,
+    passes_agent_message,
+    relayed_just_now,
+    said_agent_message,
+    should_relay,
+)
 
 
 def in_handoff(tracker: DialogueStateTracker) -> bool:
@@ -33,18 +44,25 @@ def in_handoff(tracker: DialogueStateTracker) -> bool:
 
 
 class StandsAsideDuringHandoff(Policy):
-    """Predicts nothing while the handoff slot is set; otherwise the policy it is mixed into decides."""
+    """Predicts nothing while the handoff slot is set; otherwise the policy it is mixed into decides (and a certain
+    answer is noted for TED, handoff/certain_predictions.py)."""
 
     def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
                                      *args: Any, **kwargs: Any) -> PolicyPrediction:
         if in_handoff(tracker):
             return self._prediction(self._default_predictions(domain))
-        return super().predict_action_probabilities(tracker, domain, *args, **kwargs)
+        return note_if_certain(tracker, super().predict_action_probabilities(tracker, domain, *args, **kwargs))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True)
 class QuietTEDPolicy(StandsAsideDuringHandoff, TEDPolicy):
-    pass
+    """TEDPolicy, also predicting nothing where a policy of higher priority has already decided for certain."""
+
+    def predict_action_probabilities(self, tracker: DialogueStateTracker, domain: Domain,
+                                     *args: Any, **kwargs: Any) -> PolicyPrediction:
+        if TEXT not in self.fake_features and decided_for_certain(tracker, above_priority=self.priority):
+            return self._prediction(self._default_predictions(domain))
+        return super().predict_action_probabilities(tracker, domain, *args, **kwargs)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
@@ -53,11 +71,14 @@ class QuietMemoizationPolicy(StandsAsideDuringHandoff, MemoizationPolicy):
 
 
 def handoff_decides(tracker: DialogueStateTracker, relay_action: str = RELAY_ACTION) -> bool:
-    """During a handoff, a customer message to relay or the listen after relaying it: HandoffPolicy's call."""
+    """During a handoff, a customer message to relay, an agent's reply to say, or the listen after either:
+    HandoffPolicy's call."""
     intent = (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
     latest_action = tracker.latest_action_name
     return in_handoff(tracker) and (should_relay(True, latest_action, intent)
-                                    or relayed_just_now(latest_action, relay_action))
+                                    or relayed_just_now(latest_action, relay_action)
+                                    or passes_agent_message(True, latest_action, intent)
+                                    or said_agent_message(True, latest_action))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True)
@@ -77,4 +98,4 @@ class QuietRulePolicy(RulePolicy):
                                      *args: Any, **kwargs: Any) -> PolicyPrediction:
         if handoff_decides(tracker):  # not even the 0.3 of core fallback: the relay is not in doubt
             return self._prediction([0.0] * domain.num_actions)
-        return super().predict_action_probabilities(tracker, domain, *args, **kwargs)
+        return note_if_certain(tracker, super().predict_action_probabilities(tracker, domain, *args, **kwargs))

@@ -302,7 +302,26 @@ def test_the_dialogue_models_stand_aside_while_a_person_has_the_chat(tmp_path: P
         assert max(untrained.predict_action_probabilities(tracker, project_domain).probabilities) == 0.0
 
 
-def test_the_rules_stand_aside_only_where_the_handoff_policy_relays(tmp_path: Path,
+def test_the_handoff_policy_says_an_agents_reply_during_a_handoff_and_then_listens(tmp_path: Path) -> None:
+    from rasa.shared.core.events import SlotSet
+
+    project_domain = Domain.load("domain.yml")
+    handoff = policy(tmp_path)
+
+    def next_action(active: bool, *after: ActionExecuted) -> str | None:
+        tracker = DialogueStateTracker.from_events("s1", [
+            SlotSet("handoff_active", active), ActionExecuted(ACTION_LISTEN_NAME),
+            UserUttered(None, {"name": "EXTERNAL_agent_message", "confidence": 1.0}), *after], slots=project_domain.slots)
+        probabilities = handoff.predict_action_probabilities(tracker, project_domain).probabilities
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        return project_domain.action_names_or_texts[best] if probabilities[best] > 0 else None
+
+    assert next_action(True) == "action_agent_message"
+    assert next_action(True, ActionExecuted("action_agent_message")) == ACTION_LISTEN_NAME
+    assert next_action(False) is None  # outside a handoff the rule (data/rules/handoff.yml) says it
+
+
+def test_the_rules_stand_aside_only_where_the_handoff_policy_decides(tmp_path: Path,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from rasa.core.policies.policy import PolicyPrediction
     from rasa.core.policies.rule_policy import RulePolicy
@@ -331,12 +350,16 @@ def test_the_rules_stand_aside_only_where_the_handoff_policy_relays(tmp_path: Pa
 
     customer = conversation(True, "query_logistics")
     relayed = conversation(True, "query_logistics", ActionExecuted("action_relay_to_agent"))
-    assert max(policy.predict_action_probabilities(customer, project_domain).probabilities) == 0.0
-    assert max(policy.predict_action_probabilities(relayed, project_domain).probabilities) == 0.0
-    assert asked == []  # the message goes to the agent: the rules were not even read
-    for ruled in (conversation(True, "EXTERNAL_agent_message"), conversation(False, "query_logistics")):
+    reply = conversation(True, "EXTERNAL_agent_message")
+    said = conversation(True, "EXTERNAL_agent_message", ActionExecuted("action_agent_message"))
+    for decided in (customer, relayed, reply, said):
+        assert max(policy.predict_action_probabilities(decided, project_domain).probabilities) == 0.0
+    assert asked == []  # a message to the agent, an agent's reply: the rules were not even read
+    for ruled in (conversation(True, "EXTERNAL_queue_update"), conversation(False, "EXTERNAL_agent_message"),
+                  conversation(False, "query_logistics")):
         assert max(policy.predict_action_probabilities(ruled, project_domain).probabilities) == 1.0
-    assert asked == ["EXTERNAL_agent_message", "query_logistics"]  # the desk's events and the bot's own turns
+    # the desk's other events, a reply outside a handoff, and the bot's own turns
+    assert asked == ["EXTERNAL_queue_update", "EXTERNAL_agent_message", "query_logistics"]
 
 
 async def test_the_queue_state_follows_the_handoff_to_its_end(services: Services) -> None:
