@@ -119,7 +119,8 @@ async def walk(stack: Stack, agent_desk: str, sender: str) -> None:
         waiting = await agent.next(lambda e: e.get("type") == "queue" and e["waiting"])
         [entry] = [w for w in waiting["waiting"]]
         assert entry["summary"] == "客户询问订单E202611010001物流，机器人已告知在杭州转运中心，客户要求人工"
-        assert (await agent.send(type="pick", session_id=entry["session_id"]))["type"] == "ok"
+        picked = await agent.send(type="pick", session_id=entry["session_id"])
+        assert picked["type"] == "ok", picked  # the desk's reason, if it refuses
         assigned = await agent.next(lambda e: e.get("type") == "assigned")
         context = assigned["session"]["context"]
         assert context["customer"]["phone"] == "138****8000"  # masked for 坐席

@@ -32,3 +32,13 @@ def test_handoff_data_carries_a_pseudonym_not_the_sender_id() -> None:
         shown = for_role(view, role)
         assert SESSION not in json.dumps(shown) and shown["context"]["conversation"] == conversation_ref(SESSION)
     assert view["context"]["sender_id"] == SESSION  # the caller's data is left alone
+
+
+def test_an_agent_gets_session_ids_whole_even_where_they_read_like_a_phone_number() -> None:
+    session_id = "ff75b13912345674a015a4e7cd2a02ab"  # 32 hex characters holding 13912345674
+    view = {"session_id": session_id, "summary": "客户电话13912345674", "waiting": [{"session_id": session_id}],
+            "session": {"session_id": session_id, "context": {"sender_id": SESSION}}}
+    shown = for_role(view, "坐席")
+    assert shown["session_id"] == shown["waiting"][0]["session_id"] == shown["session"]["session_id"] == session_id
+    assert shown["summary"] == "客户电话139****5674"  # what the customer wrote is still masked
+    assert shown["session"]["context"]["conversation"] == conversation_ref(SESSION)
