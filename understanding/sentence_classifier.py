@@ -218,7 +218,9 @@ class SentenceIntentClassifier(GraphComponent, IntentClassifier):
             logger.warning("sentence_classifier_not_loaded", extra={"reason": str(exc)[:200]})
             return cls(config, model_storage, resource)
         chars, words, regression = parts
-        return cls(config, model_storage, resource, chars, words, regression, dictionary=dictionary)
+        classifier = cls(config, model_storage, resource, chars, words, regression, dictionary=dictionary)
+        classifier._encoder.warm()  # at start-up, not on the first customer's message (understanding/encoder.py)
+        return classifier
 
 
 def read_dictionary(path: str) -> str:

@@ -68,6 +68,26 @@ def test_the_trained_model_loads_from_storage_and_answers_the_same(storage: Loca
         assert intent_of(loaded, text)[:2] == pytest.approx(intent_of(classifier, text)[:2])
 
 
+def test_the_sentence_encoder_is_ready_when_the_model_is_loaded_not_at_the_first_message(
+        storage: LocalModelStorage, monkeypatch: pytest.MonkeyPatch) -> None:
+    from understanding.encoder import SentenceEncoder
+
+    classifier, resource, context = trained(storage)
+    warmed: list[SentenceEncoder] = []
+    monkeypatch.setattr(SentenceEncoder, "warm", lambda self: warmed.append(self))
+    loaded = SentenceIntentClassifier.load({}, storage, resource, context)
+    assert warmed == [loaded._encoder]
+
+
+def test_warming_the_encoder_reads_its_weights() -> None:
+    from understanding.encoder import SentenceEncoder
+
+    encoder = SentenceEncoder()
+    assert encoder._model is None  # the package reads its weights lazily
+    encoder.warm()
+    assert encoder._model is not None and encoder.encode(["你好"]).shape == (1, 512)
+
+
 def test_training_twice_on_the_same_data_gives_the_same_model(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
