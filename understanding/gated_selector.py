@@ -42,14 +42,16 @@ class IntentGatedResponseSelector(ResponseSelector):
     def process(self, messages: list[Message]) -> list[Message]:
         """Selects an answer for the messages of its intent; marks the others with the retrieval intents only."""
         intents = self._selected_intents()
-        asked = [m for m in messages if concerns(_intent_of(m), str(m.get(TEXT) or ""), intents)]
-        if asked:
-            super().process(asked)
+        asked: list[Message] = []
         for message in messages:
-            if not any(message is m for m in asked):
+            if concerns(_intent_of(message), str(message.get(TEXT) or ""), intents):
+                asked.append(message)
+            else:
                 properties: dict[str, Any] = message.get(RESPONSE_SELECTOR_PROPERTY_NAME, {})
                 properties[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = self.all_retrieval_intents
                 message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
+        if asked:
+            super().process(asked)
         return messages
 
 
